@@ -1,0 +1,106 @@
+"""The `edge-agent` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from edge_agent.config import ConfigError, json_schema, load_config
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+
+log = logging.getLogger("edge_agent")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # asyncua and pymodbus narrate every request at INFO; their warnings still show.
+    for noisy in ("asyncua", "pymodbus"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edge-agent", description=__doc__)
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the agent on a config file")
+    run.add_argument("config", type=Path)
+
+    check = commands.add_parser("check", help="validate a config file without starting anything")
+    check.add_argument("config", type=Path)
+
+    commands.add_parser("schema", help="print the config's JSON Schema (for editor autocompletion)")
+
+    from edge_agent.demo import DEMO_CONFIG
+
+    demo = commands.add_parser("demo", help="run the agent against a simulated pump and panel")
+    demo.add_argument("--config", type=Path, default=DEMO_CONFIG, help="demo config (default: bundled)")
+    demo.add_argument("--endpoint", help="OPC UA endpoint, default from the config (opc.tcp://127.0.0.1:4840)")
+    demo.add_argument("--modbus-port", type=int, help="port of the simulated pump (0: any free port)")
+    demo.add_argument("--state-dir", type=Path, help="where the demo keeps its PKI")
+    demo.add_argument("--fault", action="store_true", help="start with the bearing fault switched on")
+    demo.add_argument("--seed", type=int, help="seed of the pump simulator's noise")
+    return parser
+
+
+def _check(path: Path) -> int:
+    config = load_config(path)
+    tags = sum(len(source.tag_infos()) for source in config.sources) + sum(len(m.outputs) for m in config.models)
+    print(f"{path}: OK ({len(config.sources)} sources, {tags} tags, {len(config.models)} models)")
+    return EXIT_OK
+
+
+def _run(path: Path) -> int:
+    from edge_agent.runtime.supervisor import Supervisor
+
+    def ready(runtime: object) -> None:
+        log.info("ready: %s", runtime.status())  # type: ignore[attr-defined]
+
+    asyncio.run(Supervisor(path, on_ready=ready).run())
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from edge_agent.demo.runner import DemoOptions, run_demo
+
+    options = DemoOptions(
+        config_path=args.config,
+        endpoint=args.endpoint,
+        modbus_port=args.modbus_port,
+        state_dir=args.state_dir,
+        bearing_fault=args.fault,
+        seed=args.seed,
+    )
+    asyncio.run(run_demo(options))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.log_level)
+    try:
+        if args.command == "schema":
+            print(json.dumps(json_schema(), indent=2))
+            return EXIT_OK
+        if args.command == "check":
+            return _check(args.config)
+        if args.command == "run":
+            return _run(args.config)
+        return _demo(args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK

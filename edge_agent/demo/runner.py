@@ -1,0 +1,116 @@
+"""`edge-agent demo`: the agent, a simulated pump on Modbus TCP and a simulated panel, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge_agent.config import load_config
+from edge_agent.runtime.agent import AgentRuntime
+from edge_agent.runtime.supervisor import Supervisor
+from edge_agent.simulator.modbus_device import SimulatedPumpDevice
+
+from .panel import SimulatedPanel
+
+log = logging.getLogger(__name__)
+
+PUMP_SOURCE = "pump_plc"
+PANEL_SOURCE = "panel"
+FAULT_REGISTER = 10
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    config_path: Path
+    endpoint: str | None = None
+    modbus_port: int | None = None
+    state_dir: Path | None = None
+    bearing_fault: bool = False
+    seed: int | None = None
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "edge-agent" / "demo"
+
+
+def _with_overrides(config: Any, *, endpoint: str | None, pki: Path, pump_port: int) -> Any:
+    opcua_update: dict[str, Any] = {"pki": pki}
+    if endpoint:
+        opcua_update["endpoint"] = endpoint
+    sources = [
+        source.model_copy(update={"port": pump_port}) if source.name == PUMP_SOURCE else source
+        for source in config.sources
+    ]
+    return config.model_copy(update={"opcua": config.opcua.model_copy(update=opcua_update), "sources": sources})
+
+
+def _banner(runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path) -> str:
+    endpoint = runtime.server.endpoint_url
+    lines = [
+        f"edge-agent demo is serving OPC UA at {endpoint}",
+        *(f"  endpoint: {line}" for line in runtime.server.security_summary()),
+        f"  simulated pump: Modbus TCP {pump.host}:{pump.port} unit {pump.unit} "
+        f"(write holding register {FAULT_REGISTER} = 1 to start a bearing fault)",
+        f"  browse it:  uals -u {endpoint} -d 4",
+        f"  a secure client's certificate lands in {pki / 'rejected'}; move it to {pki / 'trusted' / 'certs'}",
+        f"  status: {runtime.status()}",
+        "  Ctrl-C stops.",
+    ]
+    return "\n".join(lines)
+
+
+async def run_demo(options: DemoOptions) -> None:
+    """Start the simulated plant, then the agent on the demo config; return when told to stop."""
+    config = load_config(options.config_path)
+    state_dir = options.state_dir or default_state_dir()
+    pki = (state_dir / "pki").resolve()
+    pump_config = next((s for s in config.sources if s.name == PUMP_SOURCE), None)
+    port = options.modbus_port if options.modbus_port is not None else getattr(pump_config, "port", 5020)
+    pump = SimulatedPumpDevice(host="127.0.0.1", port=port, seed=options.seed, bearing_fault=options.bearing_fault)
+    await pump.start()
+    endpoint = options.endpoint
+    if endpoint is None:
+        endpoint = config.opcua.endpoint
+
+    def transform(loaded: Any) -> Any:
+        return _with_overrides(loaded, endpoint=endpoint, pki=pki, pump_port=pump.port)
+
+    def ready(runtime: AgentRuntime) -> None:
+        print(_banner(runtime, pump, pki), flush=True)
+
+    panel_task = _start_panel(config, pump)
+    supervisor = Supervisor(options.config_path, transform=transform, on_ready=ready)
+    try:
+        await supervisor.run(transform(config))
+    finally:
+        if panel_task is not None:
+            panel_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await panel_task
+        await pump.stop()
+
+
+def _start_panel(config: Any, pump: SimulatedPumpDevice) -> asyncio.Task[None] | None:
+    panel_config = next((s for s in config.sources if s.driver == "gpio" and s.pin_factory == "mock"), None)
+    if panel_config is None:
+        return None
+    from drivers.gpio.factories import pin_factory, pin_number
+
+    inputs = [p for p in panel_config.points if p.kind == "input"]
+    counters = [p for p in panel_config.points if p.kind == "counter"]
+    if not inputs or not counters:
+        return None
+    panel = SimulatedPanel(
+        pin_factory("mock"),
+        door_pin=pin_number(inputs[0].pin),
+        pulse_pin=pin_number(counters[0].pin),
+        flow_m3h=lambda: pump.pump.state.flow_rate,
+    )
+    return asyncio.create_task(panel.run(), name="simulated panel")
+

@@ -1,0 +1,123 @@
+"""A TFLite model loaded, checked against its declaration, and ready to invoke."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .backend import interpreter_class
+from .card import load_card
+
+
+class ModelRefused(Exception):
+    """The model cannot be used; the message says why in words for the person who configured it."""
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    mean: np.ndarray
+    std: np.ndarray
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class LoadedModel:
+    """One interpreter with its input buffer allocated once and reused for every invocation."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_features: int,
+        window: int,
+        expected_sha256: str | None,
+        normalise: Normalisation | None,
+        num_threads: int = 1,
+    ) -> None:
+        if not path.is_file():
+            raise ModelRefused(f"model file {path} does not exist")
+        try:
+            card = load_card(path)
+        except Exception as exc:
+            raise ModelRefused(f"model card for {path.name} is unreadable: {exc}") from exc
+        actual = sha256_of(path)
+        expected = expected_sha256 or card.get("sha256")
+        if expected and actual != expected:
+            raise ModelRefused(f"{path.name}: SHA-256 is {actual}, expected {expected}")
+        self.sha256 = actual
+        self.card = card
+        self.normalise = normalise or _card_normalisation(card, n_features)
+        self.backend, interpreter = interpreter_class()
+        try:
+            self._interpreter = interpreter(model_path=str(path), num_threads=num_threads)
+            self._interpreter.allocate_tensors()
+        except Exception as exc:  # the interpreter raises bare ValueError/RuntimeError on a bad flatbuffer
+            raise ModelRefused(f"{path.name} is not a valid TFLite model: {exc}") from exc
+        inputs = self._interpreter.get_input_details()
+        if len(inputs) != 1:
+            raise ModelRefused(f"{path.name}: expected 1 input tensor, the model has {len(inputs)}")
+        self._input = inputs[0]
+        shape = tuple(int(d) for d in self._input["shape"])
+        if shape[0] != 1 or math.prod(shape) != window * n_features:
+            raise ModelRefused(
+                f"{path.name}: input shape is {list(shape)}, expected [1, {window}, {n_features}] "
+                f"({window} samples x {n_features} tags)"
+            )
+        self._input_dtype = self._input["dtype"]
+        if self._input_dtype not in (np.float32, np.int8, np.uint8):
+            raise ModelRefused(f"{path.name}: input dtype {np.dtype(self._input_dtype).name} is not supported")
+        self._buffer = np.zeros(shape, dtype=self._input_dtype)
+        self._outputs = self._interpreter.get_output_details()
+        self.output_size = sum(int(np.prod(o["shape"])) for o in self._outputs)
+
+    def invoke(self, window: np.ndarray) -> np.ndarray:
+        """Run the model on a (window, n_features) array of raw tag values; returns outputs flattened."""
+        x = window
+        if self.normalise is not None:
+            x = (x - self.normalise.mean) / self.normalise.std
+        flat = self._buffer.reshape(-1)
+        if self._input_dtype == np.float32:
+            flat[:] = x.reshape(-1)
+        else:
+            scale, zero_point = self._input["quantization"]
+            info = np.iinfo(self._input_dtype)
+            flat[:] = np.clip(np.round(x.reshape(-1) / scale + zero_point), info.min, info.max)
+        self._interpreter.set_tensor(self._input["index"], self._buffer)
+        self._interpreter.invoke()
+        parts = []
+        for detail in self._outputs:
+            out = self._interpreter.get_tensor(detail["index"]).reshape(-1)
+            if detail["dtype"] != np.float32:
+                scale, zero_point = detail["quantization"]
+                out = (out.astype(np.float32) - zero_point) * scale
+            parts.append(out)
+        return np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+
+
+def _card_normalisation(card: dict[str, Any], n_features: int) -> Normalisation | None:
+    spec = card.get("normalize")
+    if not spec:
+        return None
+    mean = np.asarray(spec["mean"], dtype=np.float32)
+    std = np.asarray(spec["std"], dtype=np.float32)
+    if mean.shape != (n_features,) or std.shape != (n_features,):
+        raise ModelRefused(
+            f"model card normalisation has {mean.shape[0]} mean / {std.shape[0]} std values, "
+            f"expected {n_features} (one per input tag)"
+        )
+    return Normalisation(mean, std)
+
+
+def outputs_from(values: np.ndarray, indices: dict[str, int]) -> dict[str, Any]:
+    return {name: float(values[i]) for name, i in indices.items()}

@@ -1,0 +1,86 @@
+"""Everything one config builds: the tag store, its sources, models and the OPC UA server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from drivers.registry import build_source
+from edge_agent.config import resolve_model_file
+from edge_agent.inference.pipeline import ModelPipeline, model_tag_infos
+from edge_agent.opcua.server import AgentOpcUaServer
+from edge_agent.tagstore import TagStore
+
+from .restart import keep_running
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 3.0
+
+
+def application_uri(config: Any) -> str:
+    return config.opcua.application_uri or f"urn:edge-agent:{config.asset.id}"
+
+
+class AgentRuntime:
+    """One generation of the running agent. A reload builds a new one and retires this one."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.store = TagStore()
+        self.sources = [build_source(source_config) for source_config in config.sources]
+        for source in self.sources:
+            for info in source.tag_infos():
+                self.store.declare(info)
+                if info.writable:
+                    self.store.set_writer(info.name, source.write)
+        self.pipelines = []
+        for model_config in config.models:
+            for info in model_tag_infos(model_config):
+                self.store.declare(info)
+            model_file = resolve_model_file(model_config, config.config_dir)
+            self.pipelines.append(ModelPipeline(model_config, model_file, self.store))
+        self.server = AgentOpcUaServer(
+            config.opcua,
+            self.store,
+            server_name=f"edge-agent {config.asset.id}",
+            application_uri=application_uri(config),
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Serve OPC UA, then start sources and models. Returns once the endpoint is listening."""
+        for pipeline in self.pipelines:
+            await asyncio.to_thread(pipeline.load)
+        await self.server.start()
+        for source in self.sources:
+            self._spawn(f"source {source.name}", lambda s=source: s.run(self.store))
+        for pipeline in self.pipelines:
+            self._spawn(f"model {pipeline.config.name}", pipeline.run)
+
+    def _spawn(self, name: str, run: Any) -> None:
+        self._tasks.append(asyncio.create_task(keep_running(name, run), name=name))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_S)
+            for task in pending:
+                log.error("%s did not stop within %.0f s", task.get_name(), STOP_TIMEOUT_S)
+        self._tasks.clear()
+        await self.server.stop()
+
+    def status(self) -> str:
+        """A line a person can read: what is served and what is wrong."""
+        tags = self.store.snapshot()
+        down = sum(
+            1
+            for source in self.sources
+            if any(tags[info.name].quality.is_bad for info in source.tag_infos())
+        )
+        refused = sum(1 for p in self.pipelines if p.model is None)
+        models = len(self.pipelines) - refused
+        line = f"serving {len(tags)} tags, {models} model{'s' * (models != 1)}, {down} sources down"
+        return line + (f", {refused} models refused" if refused else "")

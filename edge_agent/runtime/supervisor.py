@@ -1,0 +1,112 @@
+"""The supervisor: owns the running agent, stops it on SIGTERM/SIGINT, reloads it on SIGHUP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edge_agent.config import ConfigError, load_config
+
+from .agent import AgentRuntime
+
+log = logging.getLogger(__name__)
+
+ConfigTransform = Callable[[Any], Any]
+
+
+class Supervisor:
+    """Runs one AgentRuntime at a time.
+
+    A reload is atomic from the user's point of view: the new file is validated and its runtime built
+    before the old one is touched; on any failure the old config keeps (or goes back to) running.
+    """
+
+    def __init__(
+        self,
+        config_path: Path,
+        *,
+        transform: ConfigTransform | None = None,
+        on_ready: Callable[[AgentRuntime], None] | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.transform = transform or (lambda config: config)
+        self.on_ready = on_ready
+        self.runtime: AgentRuntime | None = None
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self.reloads = 0
+
+    def load(self) -> Any:
+        return self.transform(load_config(self.config_path))
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    async def run(self, config: Any | None = None) -> None:
+        """Serve until asked to stop. A bad config at start raises ConfigError."""
+        config = config if config is not None else self.load()
+        self.runtime = AgentRuntime(config)
+        await self.runtime.start()
+        self._ready()
+        loop = asyncio.get_running_loop()
+        handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        try:
+            while not self._stop.is_set():
+                stop_wait = asyncio.ensure_future(self._stop.wait())
+                reload_wait = asyncio.ensure_future(self._reload.wait())
+                await asyncio.wait({stop_wait, reload_wait}, return_when=asyncio.FIRST_COMPLETED)
+                stop_wait.cancel()
+                reload_wait.cancel()
+                if self._reload.is_set() and not self._stop.is_set():
+                    self._reload.clear()
+                    await self.reload()
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+            log.info("stopping")
+            await self.runtime.stop()
+            log.info("stopped")
+
+    async def reload(self) -> bool:
+        """Swap to the config file's current content; keep the old one on any error."""
+        assert self.runtime is not None
+        old = self.runtime
+        log.info("reloading %s", self.config_path)
+        try:
+            config = await asyncio.to_thread(self.load)
+            candidate = AgentRuntime(config)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running config:\n%s", exc)
+            return False
+        except Exception as exc:
+            log.exception("reload refused, keeping the running config: %s", exc)
+            return False
+        await old.stop()
+        try:
+            await candidate.start()
+        except Exception:
+            log.exception("the new config failed to start; going back to the previous one")
+            await candidate.stop()
+            self.runtime = AgentRuntime(old.config)
+            await self.runtime.start()
+            self._ready()
+            return False
+        self.runtime = candidate
+        self.reloads += 1
+        log.info("reloaded: %s", candidate.status())
+        self._ready()
+        return True
+
+    def _ready(self) -> None:
+        if self.on_ready is not None and self.runtime is not None:
+            self.on_ready(self.runtime)
