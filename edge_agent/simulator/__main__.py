@@ -48,6 +48,8 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # pymodbus announces every connection at INFO; its warnings and errors are what matter here.
+    logging.getLogger("pymodbus").setLevel(logging.WARNING)
     args = parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ConnectionException
 
 from edge_agent.simulator import SimulatedPumpDevice
 
@@ -28,9 +27,7 @@ async def read_measurements(client: AsyncModbusTcpClient) -> Measurements:
     response = await client.read_input_registers(0, count=6, device_id=UNIT)
     assert not response.isError(), response
     registers = response.registers
-    temperature = client.convert_from_registers(
-        registers[0:2], client.DATATYPE.FLOAT32, word_order="big"
-    )
+    temperature = client.convert_from_registers(registers[0:2], client.DATATYPE.FLOAT32, word_order="big")
     assert isinstance(temperature, float)
     return Measurements(
         motor_temperature=temperature,
@@ -153,8 +150,5 @@ async def test_registers_outside_the_map_are_illegal_addresses(client: AsyncModb
 
 
 async def test_a_request_for_another_unit_gets_no_data(client: AsyncModbusTcpClient) -> None:
-    try:
-        response = await client.read_input_registers(0, count=6, device_id=UNIT + 1)
-    except ConnectionException:
-        return
+    response = await client.read_input_registers(0, count=6, device_id=UNIT + 1)
     assert response.isError()
