@@ -12,6 +12,7 @@ import numpy as np
 
 from .backend import interpreter_class
 from .card import load_card
+from .probe import probe_model
 
 
 class ModelRefused(Exception):
@@ -22,14 +23,6 @@ class ModelRefused(Exception):
 class Normalisation:
     mean: np.ndarray
     std: np.ndarray
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class LoadedModel:
@@ -51,16 +44,23 @@ class LoadedModel:
             card = load_card(path)
         except Exception as exc:
             raise ModelRefused(f"model card for {path.name} is unreadable: {exc}") from exc
-        actual = sha256_of(path)
+        content = path.read_bytes()
+        actual = hashlib.sha256(content).hexdigest()
         expected = expected_sha256 or card.get("sha256")
         if expected and actual != expected:
             raise ModelRefused(f"{path.name}: SHA-256 is {actual}, expected {expected}")
+        probe = probe_model(path)
+        if not probe.ok:
+            raise ModelRefused(f"{path.name}: {probe.reason}")
+        if probe.sha256 != actual:
+            raise ModelRefused(f"{path.name} changed while it was being checked; not loaded")
         self.sha256 = actual
         self.card = card
         self.normalise = normalise or _card_normalisation(card, n_features)
         self.backend, interpreter = interpreter_class()
         try:
-            self._interpreter = interpreter(model_path=str(path), num_threads=num_threads)
+            # The very bytes that were hashed and probed, not the file again.
+            self._interpreter = interpreter(model_content=content, num_threads=num_threads)
             self._interpreter.allocate_tensors()
         except Exception as exc:  # the interpreter raises bare ValueError/RuntimeError on a bad flatbuffer
             raise ModelRefused(f"{path.name} is not a valid TFLite model: {exc}") from exc
@@ -118,6 +118,3 @@ def _card_normalisation(card: dict[str, Any], n_features: int) -> Normalisation 
         )
     return Normalisation(mean, std)
 
-
-def outputs_from(values: np.ndarray, indices: dict[str, int]) -> dict[str, Any]:
-    return {name: float(values[i]) for name, i in indices.items()}

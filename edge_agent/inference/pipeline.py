@@ -11,25 +11,12 @@ from typing import Any
 import numpy as np
 
 from edge_agent.quality import Quality
-from edge_agent.tags import Reading, TagInfo, now_ns
+from edge_agent.tags import Reading, now_ns
 from edge_agent.tagstore import TagStore
 
 from .model import LoadedModel, ModelRefused, Normalisation
 
 log = logging.getLogger(__name__)
-
-
-def model_tag_infos(config: Any) -> list[TagInfo]:
-    """The tags a model publishes: scores as floats, alarms as booleans."""
-    return [
-        TagInfo(
-            name=output.name,
-            source=config.name,
-            data_type="bool" if _is_alarm(output) else "float",
-            description=f"output of model {config.name}",
-        )
-        for output in config.outputs
-    ]
 
 
 def _is_alarm(output: Any) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from drivers.registry import build_source
 from edge_agent.config import resolve_model_file
-from edge_agent.inference.pipeline import ModelPipeline, model_tag_infos
+from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.opcua.server import AgentOpcUaServer
 from edge_agent.tagstore import TagStore
 
@@ -37,7 +37,7 @@ class AgentRuntime:
                     self.store.set_writer(info.name, source.write)
         self.pipelines = []
         for model_config in config.models:
-            for info in model_tag_infos(model_config):
+            for info in model_config.tag_infos():
                 self.store.declare(info)
             model_file = resolve_model_file(model_config, config.config_dir)
             self.pipelines.append(ModelPipeline(model_config, model_file, self.store))
