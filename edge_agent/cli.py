@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the agent against a simulated pump and panel")
     demo.add_argument("--config", type=Path, default=DEMO_CONFIG, help="demo config (default: bundled)")
-    demo.add_argument("--endpoint", help="OPC UA endpoint, default from the config (opc.tcp://127.0.0.1:4840)")
+    demo.add_argument(
+        "--endpoint", help="OPC UA endpoint, default from the config (opc.tcp://127.0.0.1:4840)"
+    )
     demo.add_argument("--modbus-port", type=int, help="port of the simulated pump (0: any free port)")
     demo.add_argument("--state-dir", type=Path, help="where the demo keeps its PKI")
     demo.add_argument("--fault", action="store_true", help="start with the bearing fault switched on")
@@ -57,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check(path: Path) -> int:
     config = load_config(path)
-    tags = sum(len(source.tag_infos()) for source in config.sources) + sum(len(m.outputs) for m in config.models)
+    tags = sum(len(source.tag_infos()) for source in config.sources) + sum(
+        len(m.outputs) for m in config.models
+    )
     print(f"{path}: OK ({len(config.sources)} sources, {tags} tags, {len(config.models)} models)")
     return EXIT_OK
 

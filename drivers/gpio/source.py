@@ -65,7 +65,9 @@ class GpioSource(Source):
                 device.close()
             self._devices.clear()
 
-    def _watch_input(self, device: Any, point: Any, sink: ReadingSink, loop: asyncio.AbstractEventLoop) -> None:
+    def _watch_input(
+        self, device: Any, point: Any, sink: ReadingSink, loop: asyncio.AbstractEventLoop
+    ) -> None:
         def level() -> bool:
             # The config's active_low is about the wire (active when the pin reads low), whatever the pull.
             high = bool(device.pin.state)

@@ -15,7 +15,7 @@ from drivers.base import Source
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, ReadingSink, TagInfo, TagValue, now_ns
 
-from .codec import decode, encode
+from .codec import decode, encode, register_count
 from .plan import ReadRequest, plan_reads
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ EXCEPTION_QUALITY = {
     11: Quality.BadTimeout,  # gateway target device failed to respond
 }
 MAX_BACKOFF_S = 10.0
+ILLEGAL_DATA_ADDRESS = 2
 
 
 class ModbusTcpSource(Source):
@@ -81,34 +82,56 @@ class ModbusTcpSource(Source):
 
     async def _poll_once(self, sink: ReadingSink) -> bool:
         async with self._lock:
-            if not self._client.connected and not await self._connect():
-                self._mark_all(sink, Quality.BadNotConnected)
+            return await self._poll_once_unlocked(sink)
+
+    def _split(self, request: ReadRequest) -> None:
+        # Many devices refuse a read that spans registers they do not implement, so a merged read that
+        # bridged a gap is answered with "illegal data address". Read those points one by one from now on.
+        log.info(
+            "%s: %s registers %d..%d are not all readable at once; reading its %d points one by one",
+            self.name,
+            request.kind,
+            request.address,
+            request.address + request.count - 1,
+            len(request.points),
+        )
+        index = self._plan.index(request)
+        self._plan[index : index + 1] = [
+            ReadRequest(p.kind, p.address, register_count(p), (p,)) for p in request.points
+        ]
+
+    async def _poll_once_unlocked(self, sink: ReadingSink) -> bool:
+        if not self._client.connected and not await self._connect():
+            self._mark_all(sink, Quality.BadNotConnected)
+            return False
+        for request in self._plan:
+            try:
+                response = await self._read(request)
+            except (ModbusIOException, TimeoutError) as exc:
+                log.warning("%s: no answer to %s@%d: %s", self.name, request.kind, request.address, exc)
+                self._mark_all(sink, Quality.BadTimeout)
+                self._client.close()
                 return False
-            for request in self._plan:
-                try:
-                    response = await self._read(request)
-                except (ModbusIOException, TimeoutError, asyncio.TimeoutError) as exc:
-                    log.warning("%s: no answer to %s@%d: %s", self.name, request.kind, request.address, exc)
-                    self._mark_all(sink, Quality.BadTimeout)
-                    self._client.close()
-                    return False
-                except (ConnectionException, ModbusException, OSError) as exc:
-                    log.warning("%s: connection lost: %s", self.name, exc)
-                    self._mark_all(sink, Quality.BadCommunicationError)
-                    self._client.close()
-                    return False
-                stamp = now_ns()
-                if response.isError():
-                    code = getattr(response, "exception_code", 0)
-                    quality = EXCEPTION_QUALITY.get(code, Quality.BadDeviceFailure)
-                    for point in request.points:
-                        self._publish(sink, Reading(point.name, None, quality, stamp))
-                    continue
+            except (ConnectionException, ModbusException, OSError) as exc:
+                log.warning("%s: connection lost: %s", self.name, exc)
+                self._mark_all(sink, Quality.BadCommunicationError)
+                self._client.close()
+                return False
+            stamp = now_ns()
+            if response.isError():
+                code = getattr(response, "exception_code", 0)
+                if code == ILLEGAL_DATA_ADDRESS and len(request.points) > 1:
+                    self._split(request)
+                    return await self._poll_once_unlocked(sink)
+                quality = EXCEPTION_QUALITY.get(code, Quality.BadDeviceFailure)
                 for point in request.points:
-                    as_int = self._infos[point.name].data_type == "int"
-                    value = decode(point, request.registers_of(point, response.registers), as_int=as_int)
-                    self._publish(sink, Reading(point.name, value, Quality.Good, stamp))
-            return True
+                    self._publish(sink, Reading(point.name, None, quality, stamp))
+                continue
+            for point in request.points:
+                as_int = self._infos[point.name].data_type == "int"
+                value = decode(point, request.registers_of(point, response.registers), as_int=as_int)
+                self._publish(sink, Reading(point.name, value, Quality.Good, stamp))
+        return True
 
     async def _connect(self) -> bool:
         try:

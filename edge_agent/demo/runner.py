@@ -47,7 +47,9 @@ def _with_overrides(config: Any, *, endpoint: str | None, pki: Path, pump_port: 
         source.model_copy(update={"port": pump_port}) if source.name == PUMP_SOURCE else source
         for source in config.sources
     ]
-    return config.model_copy(update={"opcua": config.opcua.model_copy(update=opcua_update), "sources": sources})
+    return config.model_copy(
+        update={"opcua": config.opcua.model_copy(update=opcua_update), "sources": sources}
+    )
 
 
 def _banner(runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path) -> str:
@@ -58,7 +60,8 @@ def _banner(runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path) -> str:
         f"  simulated pump: Modbus TCP {pump.host}:{pump.port} unit {pump.unit} "
         f"(write holding register {FAULT_REGISTER} = 1 to start a bearing fault)",
         f"  browse it:  uals -u {endpoint} -d 4",
-        f"  a secure client's certificate lands in {pki / 'rejected'}; move it to {pki / 'trusted' / 'certs'}",
+        f"  a secure client's certificate lands in {pki / 'rejected'}; "
+        f"move it to {pki / 'trusted' / 'certs'} to trust it",
         f"  status: {runtime.status()}",
         "  Ctrl-C stops.",
     ]
@@ -72,7 +75,9 @@ async def run_demo(options: DemoOptions) -> None:
     pki = (state_dir / "pki").resolve()
     pump_config = next((s for s in config.sources if s.name == PUMP_SOURCE), None)
     port = options.modbus_port if options.modbus_port is not None else getattr(pump_config, "port", 5020)
-    pump = SimulatedPumpDevice(host="127.0.0.1", port=port, seed=options.seed, bearing_fault=options.bearing_fault)
+    pump = SimulatedPumpDevice(
+        host="127.0.0.1", port=port, seed=options.seed, bearing_fault=options.bearing_fault
+    )
     await pump.start()
     endpoint = options.endpoint
     if endpoint is None:
@@ -113,4 +118,3 @@ def _start_panel(config: Any, pump: SimulatedPumpDevice) -> asyncio.Task[None] |
         flow_m3h=lambda: pump.pump.state.flow_rate,
     )
     return asyncio.create_task(panel.run(), name="simulated panel")
-

@@ -76,7 +76,9 @@ class LoadedModel:
             )
         self._input_dtype = self._input["dtype"]
         if self._input_dtype not in (np.float32, np.int8, np.uint8):
-            raise ModelRefused(f"{path.name}: input dtype {np.dtype(self._input_dtype).name} is not supported")
+            raise ModelRefused(
+                f"{path.name}: input dtype {np.dtype(self._input_dtype).name} is not supported"
+            )
         self._buffer = np.zeros(shape, dtype=self._input_dtype)
         self._outputs = self._interpreter.get_output_details()
         self.output_size = sum(int(np.prod(o["shape"])) for o in self._outputs)
@@ -117,4 +119,3 @@ def _card_normalisation(card: dict[str, Any], n_features: int) -> Normalisation 
             f"expected {n_features} (one per input tag)"
         )
     return Normalisation(mean, std)
-

@@ -57,7 +57,9 @@ class ModelPipeline:
         self._filled = 0
         self._next_row = 0
         self._scores = {o.name: o.index for o in config.outputs if not _is_alarm(o)}
-        self._alarms = {o.name: (o.from_, Alarm(o.above, o.clear_below)) for o in config.outputs if _is_alarm(o)}
+        self._alarms = {
+            o.name: (o.from_, Alarm(o.above, o.clear_below)) for o in config.outputs if _is_alarm(o)
+        }
         self.model: LoadedModel | None = None
         self.refusal: str | None = None
         self.invocations = 0
@@ -132,8 +134,12 @@ class ModelPipeline:
             reading = self.store.current(tag)
             if not reading.quality.is_good or reading.value is None:
                 if self._filled:
-                    log.info("model %s: input %s is %s, window restarts", self.config.name, tag,
-                             reading.quality.name)
+                    log.info(
+                        "model %s: input %s is %s, window restarts",
+                        self.config.name,
+                        tag,
+                        reading.quality.name,
+                    )
                 self._filled = 0
                 self._publish_all(Quality.BadWaitingForInitialData)
                 return False

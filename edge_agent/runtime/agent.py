@@ -10,6 +10,7 @@ from drivers.registry import build_source
 from edge_agent.config import resolve_model_file
 from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.opcua.server import AgentOpcUaServer
+from edge_agent.quality import Quality
 from edge_agent.tagstore import TagStore
 
 from .restart import keep_running
@@ -20,7 +21,8 @@ STOP_TIMEOUT_S = 3.0
 
 
 def application_uri(config: Any) -> str:
-    return config.opcua.application_uri or f"urn:edge-agent:{config.asset.id}"
+    """The configured ApplicationUri, else one derived from the asset id (which is often a URN itself)."""
+    return config.opcua.application_uri or f"urn:edge-agent:{config.asset.id.removeprefix('urn:')}"
 
 
 class AgentRuntime:
@@ -78,7 +80,10 @@ class AgentRuntime:
         down = sum(
             1
             for source in self.sources
-            if any(tags[info.name].quality.is_bad for info in source.tag_infos())
+            if any(
+                tags[info.name].quality.is_bad and tags[info.name].quality != Quality.BadWaitingForInitialData
+                for info in source.tag_infos()
+            )
         )
         refused = sum(1 for p in self.pipelines if p.model is None)
         models = len(self.pipelines) - refused

@@ -49,7 +49,9 @@ def publish_state(store: TagStore, pump: PumpSimulator) -> None:
         store.publish(Reading(tag, float(getattr(state, tag))))
 
 
-async def run_pipeline_on(pump: PumpSimulator, store: TagStore, pipeline: ModelPipeline, samples: int) -> None:
+async def run_pipeline_on(
+    pump: PumpSimulator, store: TagStore, pipeline: ModelPipeline, samples: int
+) -> None:
     task = asyncio.create_task(pipeline.run())
     try:
         for _ in range(samples):
@@ -89,7 +91,14 @@ async def test_outputs_wait_for_a_full_window_of_good_inputs() -> None:
 
 def test_hysteresis_keeps_the_alarm_on_until_the_score_clears() -> None:
     alarm = Alarm(above=1.0, clear_below=0.7)
-    assert [alarm.update(s) for s in (0.5, 1.2, 0.9, 0.75, 0.69, 0.9)] == [False, True, True, True, False, False]
+    assert [alarm.update(s) for s in (0.5, 1.2, 0.9, 0.75, 0.69, 0.9)] == [
+        False,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_a_hash_mismatch_refuses_the_model_and_its_outputs_go_bad() -> None:
@@ -110,7 +119,7 @@ def test_a_corrupt_model_file_is_refused_with_a_reason_and_the_agent_survives(tm
     # The interpreter segfaults on some of these; the agent must only refuse them.
     broken = tmp_path / "pump_anomaly.tflite"
     broken.write_bytes(damage(BUNDLED.read_bytes()))
-    with pytest.raises(ModelRefused, match="corrupt|not a valid TFLite model"):
+    with pytest.raises(ModelRefused, match=r"corrupt|not a valid TFLite model"):
         LoadedModel(broken, n_features=5, window=16, expected_sha256=None, normalise=None)
 
 

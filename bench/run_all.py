@@ -1,0 +1,14 @@
+"""Every benchmark, one after another: `make bench`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import bench_inference, bench_modbus, bench_startup, bench_tagstore
+
+if __name__ == "__main__":
+    for bench in (bench_tagstore, bench_inference, bench_modbus, bench_startup):
+        bench.main()

@@ -1,0 +1,30 @@
+"""Finding a model's .tflite file from what the config says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import models
+
+from .inference import ModelConfig
+
+BUNDLED_MODELS = Path(models.__file__).parent
+
+
+def resolve_model_file(cfg: ModelConfig, config_dir: Path) -> Path:
+    """The file a model entry names.
+
+    A name with a '/' is a path, relative to the config file's directory unless absolute. A bare name is
+    looked for next to the config file first, then among the models bundled with the agent; if it is in
+    neither, FileNotFoundError names both places.
+    """
+    if "/" in cfg.file:
+        path = Path(cfg.file)
+        return path if path.is_absolute() else config_dir / path
+    candidates = [config_dir / cfg.file, BUNDLED_MODELS / cfg.file]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"model file '{cfg.file}' of model '{cfg.name}' is neither in {config_dir} nor in {BUNDLED_MODELS}"
+    )

@@ -1,0 +1,141 @@
+"""The whole config: its sections, the checks across them, and its JSON Schema."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import operator
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, PrivateAttr, ValidationInfo, model_validator
+
+from drivers.base_config import ConfigIssue, ConfigModel, ConfigPath
+from drivers.registry import SOURCE_CONFIGS
+from edge_agent.tags import TagInfo
+
+from .asset import AssetConfig
+from .inference import ModelConfig
+from .opcua import OpcUaConfig
+
+SourceConfig = Annotated[functools.reduce(operator.or_, SOURCE_CONFIGS), Field(discriminator="driver")]  # type: ignore[valid-type]
+"""One entry of `sources:`, picked among the registered drivers' schemas by its `driver` key."""
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+class AgentConfig(ConfigModel):
+    """An edge agent's config: the asset, the OPC UA server, the sources and the models."""
+
+    asset: AssetConfig
+    """The machine the agent represents."""
+    opcua: OpcUaConfig = Field(default_factory=OpcUaConfig)
+    """The OPC UA server."""
+    sources: list[SourceConfig] = []
+    """Where readings come from: one entry per device or bus."""
+    models: list[ModelConfig] = []
+    """TFLite models run over the tags."""
+
+    _config_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @model_validator(mode="after")
+    def _remember_config_dir(self, info: ValidationInfo) -> AgentConfig:
+        config_dir = (info.context or {}).get("config_dir")
+        if config_dir is not None:
+            self._config_dir = Path(config_dir)
+        return self
+
+    @property
+    def config_dir(self) -> Path:
+        """The directory relative paths in the config were resolved against."""
+        return self._config_dir
+
+    def tag_infos(self) -> list[TagInfo]:
+        """Every tag: the sources' and the models' outputs."""
+        infos = [info for source in self.sources for info in source.tag_infos()]
+        return infos + [info for model in self.models for info in model.tag_infos()]
+
+    def issues(self) -> Iterator[ConfigIssue]:
+        yield from _names_once(
+            "source", [(source.name, ("sources", i, "name")) for i, source in enumerate(self.sources)]
+        )
+        yield from _names_once(
+            "model", [(model.name, ("models", i, "name")) for i, model in enumerate(self.models)]
+        )
+        yield from self._tags_once()
+        yield from self._inputs_exist()
+
+    def _tags_once(self) -> Iterator[ConfigIssue]:
+        defined: dict[str, ConfigPath] = {}
+        for index, source in enumerate(self.sources):
+            for declared in source.declared_tags():
+                path = ("sources", index, *declared.path)
+                if declared.info.name in defined:
+                    what = f"tag '{declared.info.name}'" + (f" ({declared.note})" if declared.note else "")
+                    yield ConfigIssue(path, f"{what} is already defined", first=defined[declared.info.name])
+                else:
+                    defined[declared.info.name] = path
+        for index, model in enumerate(self.models):
+            for position, output in enumerate(model.outputs):
+                path = ("models", index, "outputs", position, "name")
+                if output.name in defined:
+                    yield ConfigIssue(
+                        path, f"tag '{output.name}' is already defined", first=defined[output.name]
+                    )
+                else:
+                    defined[output.name] = path
+
+    def _inputs_exist(self) -> Iterator[ConfigIssue]:
+        known = {info.name for source in self.sources for info in source.tag_infos()}
+        producer = {output.name: model.name for model in self.models for output in model.outputs}
+        for index, model in enumerate(self.models):
+            for position, tag in enumerate(model.inputs.tags):
+                if tag in known:
+                    continue
+                path = ("models", index, "inputs", "tags", position)
+                if producer.get(tag) == model.name:
+                    yield ConfigIssue(
+                        path, f"tag '{tag}' is an output of this very model; it cannot be its input"
+                    )
+                elif tag in producer:
+                    yield ConfigIssue(
+                        path,
+                        f"tag '{tag}' is an output of model '{producer[tag]}', which comes later; "
+                        f"list '{producer[tag]}' before '{model.name}'",
+                    )
+                else:
+                    close = difflib.get_close_matches(tag, sorted(known), n=1)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    yield ConfigIssue(path, f"no source or earlier model defines tag '{tag}'{hint}")
+            known.update(output.name for output in model.outputs)
+
+
+def _names_once(what: str, names: list[tuple[str, ConfigPath]]) -> Iterator[ConfigIssue]:
+    first: dict[str, ConfigPath] = {}
+    for name, path in names:
+        if name in first:
+            yield ConfigIssue(path, f"{what} '{name}' is already defined", first=first[name])
+        else:
+            first[name] = path
+
+
+def collect_issues(model: BaseModel, prefix: ConfigPath = ()) -> list[ConfigIssue]:
+    """The issues of a model and of every model inside it, with paths from the top of the config."""
+    found = [issue.under(prefix) for issue in model.issues()] if isinstance(model, ConfigModel) else []
+    for name, field in type(model).model_fields.items():
+        key = field.alias or name
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            found += collect_issues(value, (*prefix, key))
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += collect_issues(item, (*prefix, key, index))
+    return found
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a config file, for editors to complete and check keys."""
+    schema = AgentConfig.model_json_schema(by_alias=True, mode="validation")
+    return {"$schema": JSON_SCHEMA_DIALECT, **schema}

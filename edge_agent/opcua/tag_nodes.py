@@ -1,0 +1,363 @@
+"""The tags in the OPC UA address space, kept live from the tag store.
+
+Layout: Objects / EdgeAgent / Tags / <source> / <tag>, each tag a variable with NodeId
+``ns=<urn:edge-agent:tags>;s=<tag name>``.
+
+Every Reading the tag store publishes becomes the variable's DataValue at once (value, status code,
+source and server timestamps), so a Read right after sees it. asyncua's own write path is async and
+would null the value of a Bad reading; we instead keep the last value next to the Bad status, as the
+tag store does, and hand the change to monitored items from one background task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from asyncua import Server, ua
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.address_space import AddressSpace, AttributeService, AttributeValue
+
+from ..quality import Quality
+from ..tags import Reading, TagInfo, TagValue
+from ..tagstore import TagStore
+
+log = logging.getLogger(__name__)
+
+NAMESPACE_URI = "urn:edge-agent:tags"
+ROOT_OBJECT = "EdgeAgent"
+TAGS_FOLDER = "Tags"
+# Readings waiting for monitored items; beyond this the oldest are dropped (the address space itself
+# always has the newest value). Only reached if the event loop falls far behind the sources.
+MAX_PENDING_NOTIFICATIONS = 10_000
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Who asyncua's own (in-process) session is; its writes carry no other user.
+_SERVER_USER = User(role=UserRole.Admin)
+
+_VARIANT_TYPES: dict[str, ua.VariantType] = {
+    "float": ua.VariantType.Double,
+    "int": ua.VariantType.Int64,
+    "bool": ua.VariantType.Boolean,
+    "string": ua.VariantType.String,
+}
+_DATA_TYPES: dict[str, int] = {
+    "float": ua.ObjectIds.Double,
+    "int": ua.ObjectIds.Int64,
+    "bool": ua.ObjectIds.Boolean,
+    "string": ua.ObjectIds.String,
+}
+
+
+class TagValueError(ValueError):
+    """A tag value that cannot be carried by the tag's OPC UA data type."""
+
+    def __init__(self, quality: Quality, message: str) -> None:
+        super().__init__(message)
+        self.quality = quality
+
+
+def to_variant(info: TagInfo, value: TagValue | None) -> ua.Variant:
+    """The OPC UA Variant for a tag value; raises TagValueError when the tag's type cannot carry it.
+
+    Conversions are the lossless ones only: an int tag takes 3.0 but not 3.7, a float tag takes 3.
+    """
+    if value is None:
+        return ua.Variant(None, ua.VariantType.Null)
+    converted: TagValue
+    match info.data_type, value:
+        case "float", bool() | int() | float():
+            converted = float(value)
+        case "int", bool() | int():
+            converted = int(value)
+        case "int", float() if value.is_integer():
+            converted = int(value)
+        case "bool", bool():
+            converted = value
+        case "bool", int() if value in (0, 1):
+            converted = bool(value)
+        case "string", _:
+            converted = str(value)
+        case _:
+            raise TagValueError(Quality.BadTypeMismatch, f"{value!r} is not a {info.data_type}")
+    if (
+        isinstance(converted, int)
+        and not isinstance(converted, bool)
+        and not _INT64_MIN <= converted <= _INT64_MAX
+    ):
+        raise TagValueError(Quality.BadOutOfRange, f"{value!r} does not fit an Int64")
+    return ua.Variant(converted, _VARIANT_TYPES[info.data_type])
+
+
+def from_variant(info: TagInfo, variant: ua.Variant | None) -> TagValue:
+    """The tag value a client wrote; raises TagValueError unless it has the tag's exact type."""
+    expected = _VARIANT_TYPES[info.data_type]
+    if variant is None or variant.VariantType != expected or variant.is_array or variant.Value is None:
+        got = "nothing" if variant is None or variant.Value is None else variant.VariantType.name
+        raise TagValueError(Quality.BadTypeMismatch, f"expected a {expected.name}, got {got}")
+    value: TagValue = variant.Value
+    return value
+
+
+def to_datavalue(variant: ua.Variant, quality: Quality, reading: Reading) -> ua.DataValue:
+    return ua.DataValue(
+        Value=variant,
+        StatusCode=ua.StatusCode(int(quality)),
+        SourceTimestamp=_datetime(reading.source_time_ns),
+        ServerTimestamp=_datetime(reading.server_time_ns),
+    )
+
+
+def _datetime(ns: int) -> datetime:
+    # Integer arithmetic: a float of ns since 1970 has lost the microseconds already.
+    return _EPOCH + timedelta(microseconds=ns // 1000)
+
+
+class TagNodes:
+    """Builds the tag variables and keeps them in step with the tag store."""
+
+    def __init__(self, server: Server, store: TagStore) -> None:
+        self._server = server
+        self._store = store
+        self._aspace: AddressSpace = server.iserver.aspace
+        self._namespace_index: int | None = None
+        self._nodes: dict[str, tuple[TagInfo, AttributeValue]] = {}
+        self._pending: deque[tuple[AttributeValue, ua.DataValue]] = deque(maxlen=MAX_PENDING_NOTIFICATIONS)
+        self._wakeup = asyncio.Event()
+        self._notifier: asyncio.Task[None] | None = None
+        self._unlisten: Callable[[], None] | None = None
+        self._unconvertible: set[str] = set()
+
+    @property
+    def namespace_index(self) -> int:
+        if self._namespace_index is None:
+            raise RuntimeError("the tag nodes are not built yet")
+        return self._namespace_index
+
+    async def build(self) -> None:
+        """Add EdgeAgent/Tags/<source>/<tag> to the address space and route client writes to the store."""
+        idx = await self._server.register_namespace(NAMESPACE_URI)
+        self._namespace_index = idx
+        session = self._server.iserver.isession
+        root = await self._add(session, _object_item(idx, ROOT_OBJECT, ua.NodeId(ua.ObjectIds.ObjectsFolder)))
+        tags_folder = await self._add(session, _folder_item(idx, TAGS_FOLDER, root))
+        source_folders: dict[str, ua.NodeId] = {}
+        items: list[ua.AddNodesItem] = []
+        for info in self._store.tags:
+            if info.source not in source_folders:
+                source_folders[info.source] = await self._add(
+                    session, _folder_item(idx, info.source, tags_folder)
+                )
+            nodeid = ua.NodeId(info.name, idx)
+            items.append(_variable_item(idx, nodeid, source_folders[info.source], info))
+            items.extend(_property_items(idx, nodeid, info))
+        for item, result in zip(items, await session.add_nodes(items), strict=True):
+            if not result.StatusCode.is_good():
+                raise RuntimeError(f"cannot add OPC UA node {item.BrowseName.Name}: {result.StatusCode.name}")
+        for info in self._store.tags:
+            value_attribute = self._aspace[ua.NodeId(info.name, idx)].attributes[ua.AttributeIds.Value]
+            self._nodes[info.name] = (info, value_attribute)
+            self._apply(info, self._store.current(info.name))
+        targets = {ua.NodeId(name, idx): info for name, (info, _) in self._nodes.items()}
+        self._server.iserver.attribute_service = TagWriteService(self._aspace, self._store, targets)
+
+    def start(self) -> None:
+        """Follow the tag store from now on."""
+        for name, (info, _) in self._nodes.items():
+            self._apply(info, self._store.current(name))
+        self._unlisten = self._store.listen(self.on_reading)
+        self._notifier = asyncio.create_task(self._notify_monitored_items(), name="opcua-tag-notifier")
+
+    async def stop(self) -> None:
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        if self._notifier is not None:
+            self._notifier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._notifier
+            self._notifier = None
+
+    def on_reading(self, reading: Reading) -> None:
+        """Tag store listener: called on the event loop, must not block or await."""
+        entry = self._nodes.get(reading.tag)
+        if entry is None:
+            return
+        self._apply(entry[0], reading)
+
+    def _apply(self, info: TagInfo, reading: Reading) -> None:
+        value_attribute = self._nodes[info.name][1]
+        try:
+            variant, quality = to_variant(info, reading.value), reading.quality
+            self._unconvertible.discard(info.name)
+        except TagValueError as exc:
+            # Once per episode: a source stuck on a wrong type would otherwise log every poll.
+            if info.name not in self._unconvertible:
+                log.warning("tag %s: %s", info.name, exc)
+                self._unconvertible.add(info.name)
+            variant, quality = ua.Variant(None, ua.VariantType.Null), exc.quality
+        datavalue = to_datavalue(variant, quality, reading)
+        value_attribute.value = datavalue
+        if value_attribute.datachange_callbacks:
+            self._pending.append((value_attribute, datavalue))
+            self._wakeup.set()
+
+    async def _notify_monitored_items(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                value_attribute, datavalue = self._pending.popleft()
+                for handle, callback in list(value_attribute.datachange_callbacks.items()):
+                    try:
+                        await callback(handle, datavalue)
+                    except Exception:
+                        log.exception("monitored item callback failed")
+
+    @staticmethod
+    async def _add(session: Any, item: ua.AddNodesItem) -> ua.NodeId:
+        (result,) = await session.add_nodes([item])
+        result.StatusCode.check()
+        nodeid: ua.NodeId = result.AddedNodeId
+        return nodeid
+
+
+class TagWriteService(AttributeService):
+    """Sends a client's write of a tag value to the tag store; other writes go on as asyncua does them.
+
+    The client gets the store's answer (the device's Quality) as the write's status code. The node's
+    value is not changed here: the source publishes what the device really holds.
+    """
+
+    def __init__(self, aspace: AddressSpace, store: TagStore, targets: dict[ua.NodeId, TagInfo]) -> None:
+        super().__init__(aspace)
+        self._store = store
+        self._targets = targets
+
+    async def write(self, params: ua.WriteParameters, user: User = _SERVER_USER) -> list[ua.StatusCode]:
+        results: list[ua.StatusCode] = []
+        for write_value in params.NodesToWrite:
+            info = self._targets.get(write_value.NodeId)
+            if info is None or write_value.AttributeId != ua.AttributeIds.Value:
+                results.extend(await super().write(ua.WriteParameters(NodesToWrite=[write_value]), user))
+            else:
+                results.append(await self._write_tag(info, write_value, user))
+        return results
+
+    async def _write_tag(self, info: TagInfo, write_value: ua.WriteValue, user: User) -> ua.StatusCode:
+        if user.role is UserRole.Anonymous:
+            return ua.StatusCode(ua.StatusCodes.BadUserAccessDenied)
+        if not info.writable:
+            return ua.StatusCode(ua.StatusCodes.BadNotWritable)
+        if write_value.IndexRange:
+            return ua.StatusCode(ua.StatusCodes.BadWriteNotSupported)
+        try:
+            value = from_variant(info, write_value.Value.Value if write_value.Value else None)
+        except TagValueError as exc:
+            log.info("refused a write to %s: %s", info.name, exc)
+            return ua.StatusCode(int(exc.quality))
+        try:
+            quality = await self._store.write(info.name, value)
+        except Exception:
+            log.exception("writing %r to %s failed", value, info.name)
+            return ua.StatusCode(ua.StatusCodes.BadInternalError)
+        log.info("%s wrote %r to %s: %s", user.name or user.role.name, value, info.name, quality.name)
+        return ua.StatusCode(int(quality))
+
+
+def _object_item(idx: int, name: str, parent: ua.NodeId) -> ua.AddNodesItem:
+    return _object_like(idx, name, parent, ua.ObjectIds.BaseObjectType)
+
+
+def _folder_item(idx: int, name: str, parent: ua.NodeId) -> ua.AddNodesItem:
+    return _object_like(idx, name, parent, ua.ObjectIds.FolderType)
+
+
+def _object_like(idx: int, name: str, parent: ua.NodeId, type_definition: int) -> ua.AddNodesItem:
+    attrs = ua.ObjectAttributes()
+    attrs.DisplayName = ua.LocalizedText(name)
+    attrs.EventNotifier = 0
+    item = _item(ua.QualifiedName(name, idx), parent, ua.ObjectIds.Organizes, type_definition, attrs)
+    item.NodeClass = ua.NodeClass.Object
+    item.RequestedNewNodeId = ua.NodeId(0, idx)
+    return item
+
+
+def _variable_item(idx: int, nodeid: ua.NodeId, parent: ua.NodeId, info: TagInfo) -> ua.AddNodesItem:
+    access = ua.AccessLevel.CurrentRead.mask
+    if info.writable:
+        access |= ua.AccessLevel.CurrentWrite.mask
+    attrs = ua.VariableAttributes()
+    attrs.DisplayName = ua.LocalizedText(info.name)
+    if info.description:
+        attrs.Description = ua.LocalizedText(info.description)
+    attrs.DataType = ua.NodeId(_DATA_TYPES[info.data_type])
+    attrs.ValueRank = ua.ValueRank.Scalar
+    attrs.Value = ua.Variant(None, ua.VariantType.Null)
+    attrs.AccessLevel = access
+    attrs.UserAccessLevel = access
+    item = _item(
+        ua.QualifiedName(info.name, idx),
+        parent,
+        ua.ObjectIds.Organizes,
+        ua.ObjectIds.BaseDataVariableType,
+        attrs,
+    )
+    item.NodeClass = ua.NodeClass.Variable
+    item.RequestedNewNodeId = nodeid
+    return item
+
+
+def _property_items(idx: int, tag: ua.NodeId, info: TagInfo) -> list[ua.AddNodesItem]:
+    """EngineeringUnits and EURange (OPC UA Part 8) for tags that declare a unit or a range."""
+    items = []
+    if info.unit:
+        unit = ua.EUInformation(
+            NamespaceUri="http://www.opcfoundation.org/UA/units/un/cefact",
+            # -1: no UNECE code is known for the unit; clients show DisplayName.
+            UnitId=-1,
+            DisplayName=ua.LocalizedText(info.unit),
+            Description=ua.LocalizedText(info.unit),
+        )
+        items.append(_property_item(idx, tag, "EngineeringUnits", unit, ua.ObjectIds.EUInformation))
+    if info.range is not None and info.data_type in ("float", "int"):
+        low, high = info.range
+        eu_range = ua.Range(Low=float(low), High=float(high))
+        items.append(_property_item(idx, tag, "EURange", eu_range, ua.ObjectIds.Range))
+    return items
+
+
+def _property_item(idx: int, parent: ua.NodeId, name: str, value: Any, datatype: int) -> ua.AddNodesItem:
+    attrs = ua.VariableAttributes()
+    attrs.DisplayName = ua.LocalizedText(name)
+    attrs.DataType = ua.NodeId(datatype)
+    attrs.ValueRank = ua.ValueRank.Scalar
+    attrs.Value = ua.Variant(value, ua.VariantType.ExtensionObject)
+    attrs.AccessLevel = ua.AccessLevel.CurrentRead.mask
+    attrs.UserAccessLevel = ua.AccessLevel.CurrentRead.mask
+    # Part 8 defines these properties in namespace 0; clients look them up by that name.
+    item = _item(
+        ua.QualifiedName(name, 0), parent, ua.ObjectIds.HasProperty, ua.ObjectIds.PropertyType, attrs
+    )
+    item.NodeClass = ua.NodeClass.Variable
+    item.RequestedNewNodeId = ua.NodeId(0, idx)
+    return item
+
+
+def _item(
+    browse_name: ua.QualifiedName, parent: ua.NodeId, reference_type: int, type_definition: int, attrs: Any
+) -> ua.AddNodesItem:
+    item = ua.AddNodesItem()
+    item.BrowseName = browse_name
+    item.ParentNodeId = parent
+    item.ReferenceTypeId = ua.NodeId(reference_type)
+    item.TypeDefinition = ua.NodeId(type_definition)
+    item.NodeAttributes = attrs
+    return item

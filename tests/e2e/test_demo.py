@@ -1,0 +1,144 @@
+"""The demo as a user meets it: `edge-agent demo`, then a real OPC UA client and a real Modbus client."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from asyncua import Client, ua
+from pymodbus.client import AsyncModbusTcpClient
+
+from edge_agent.config import load_config
+from edge_agent.demo import DEMO_CONFIG
+
+from .agent_process import PUMP, SERVING, AgentProcess, free_port
+
+TAGS_NS = "urn:edge-agent:tags"
+FAULT_REGISTER = 10
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AgentProcess, str, int]]:
+    state = tmp_path_factory.mktemp("demo-state")
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
+    agent = AgentProcess(
+        ["demo", "--endpoint", endpoint, "--modbus-port", "0", "--state-dir", str(state), "--seed", "3"],
+        state / "agent.log",
+    )
+    try:
+        url = agent.wait_for_line(SERVING).group(1)
+        pump_port = int(agent.wait_for_line(PUMP).group(1))
+        yield agent, url, pump_port
+    finally:
+        agent.stop()
+
+
+def demo_tags() -> list[str]:
+    config = load_config(DEMO_CONFIG)
+    names = [info.name for source in config.sources for info in source.tag_infos()]
+    return names + [output.name for model in config.models for output in model.outputs]
+
+
+async def read_all(client: Client, tags: list[str]) -> dict[str, ua.DataValue]:
+    ns = await client.get_namespace_index(TAGS_NS)
+    nodes = [client.get_node(ua.NodeId(tag, ns)) for tag in tags]
+    values = await client.read_attributes(nodes, ua.AttributeIds.Value)
+    return dict(zip(tags, values, strict=True))
+
+
+async def wait_until_all_good(
+    client: Client, tags: list[str], within: float = 20.0
+) -> dict[str, ua.DataValue]:
+    deadline = time.monotonic() + within
+    while True:
+        values = await read_all(client, tags)
+        bad = {t: v.StatusCode.name for t, v in values.items() if not v.StatusCode.is_good()}
+        if not bad:
+            return values
+        if time.monotonic() > deadline:
+            raise AssertionError(f"tags still not Good after {within} s: {bad}")
+        await asyncio.sleep(0.5)
+
+
+async def test_every_tag_is_served_good_with_timestamps_and_changes(
+    demo: tuple[AgentProcess, str, int],
+) -> None:
+    _, url, _ = demo
+    tags = demo_tags()
+    async with Client(url) as client:
+        first = await wait_until_all_good(client, tags)
+        for tag, value in first.items():
+            assert value.SourceTimestamp is not None, tag
+            assert value.ServerTimestamp is not None, tag
+        await asyncio.sleep(1.5)
+        second = await read_all(client, tags)
+    changed = {
+        t
+        for t in ("motor_temperature", "vibration_rms", "anomaly_score")
+        if first[t].Value != second[t].Value
+    }
+    assert changed == {"motor_temperature", "vibration_rms", "anomaly_score"}
+    assert 20 < second["motor_temperature"].Value.Value < 120
+    assert second["anomaly"].Value.Value is False
+
+
+async def test_anonymous_demo_client_cannot_write(demo: tuple[AgentProcess, str, int]) -> None:
+    _, url, _ = demo
+    async with Client(url) as client:
+        ns = await client.get_namespace_index(TAGS_NS)
+        node = client.get_node(ua.NodeId("speed_setpoint", ns))
+        with pytest.raises(ua.UaStatusCodeError):
+            await node.write_value(ua.DataValue(ua.Variant(1000, ua.VariantType.Int64)))
+
+
+async def test_bearing_fault_drives_the_anomaly_score_over_its_threshold(
+    demo: tuple[AgentProcess, str, int],
+) -> None:
+    _, url, pump_port = demo
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=pump_port)
+    await modbus.connect()
+    try:
+        response = await modbus.write_register(FAULT_REGISTER, 1, device_id=1)
+        assert not response.isError()
+        async with Client(url) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                values = await read_all(client, ["anomaly_score", "anomaly"])
+                if values["anomaly"].Value.Value is True:
+                    break
+                assert time.monotonic() < deadline, f"no anomaly: score {values['anomaly_score'].Value.Value}"
+                await asyncio.sleep(0.5)
+        assert values["anomaly_score"].Value.Value > 1.0
+    finally:
+        await modbus.write_register(FAULT_REGISTER, 0, device_id=1)
+        modbus.close()
+
+
+def test_sigterm_stops_the_demo_cleanly_within_5_s(tmp_path: Path) -> None:
+    agent = AgentProcess(
+        [
+            "demo",
+            "--endpoint",
+            f"opc.tcp://127.0.0.1:{free_port()}",
+            "--modbus-port",
+            "0",
+            "--state-dir",
+            str(tmp_path),
+        ],
+        tmp_path / "agent.log",
+    )
+    try:
+        agent.wait_for_line(SERVING)
+        started = time.monotonic()
+        agent.send(signal.SIGTERM)
+        code = agent.process.wait(timeout=10)
+        elapsed = time.monotonic() - started
+    finally:
+        agent.stop()
+    assert code == 0, agent.log()
+    assert elapsed < 5.0
+    assert "Traceback" not in agent.log()

@@ -1,0 +1,123 @@
+"""`edge-agent run` on a plant engineer's config: reload on SIGHUP, keep the old config on a bad one."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from asyncua import Client, ua
+
+from .agent_process import AgentProcess, free_port, wait_for_log
+
+TAGS_NS = "urn:edge-agent:tags"
+
+CONFIG = """\
+asset:
+  id: urn:example:aas:test-pump
+  global_asset_id: urn:example:asset:test-pump
+opcua:
+  endpoint: {endpoint}
+  pki: {pki}
+  insecure: {{none_policy: true, anonymous_read: true}}
+sources:
+  - name: pump_plc
+    driver: modbus
+    host: 127.0.0.1
+    port: {modbus_port}
+    poll: 200ms
+    timeout: 500ms
+    points:
+      - {{name: motor_temperature, kind: input, address: 0, type: float32, unit: degC}}
+{extra}"""
+
+EXTRA_POINT = "      - {name: motor_speed, kind: input, address: 5, type: uint16, unit: rpm}\n"
+
+
+@pytest.fixture
+def pump() -> Iterator[int]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "edge_agent.simulator", "--port", str(port)])
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "simulator did not start"
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def agent(tmp_path: Path, pump: int) -> Iterator[tuple[AgentProcess, Path, str]]:
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.format(endpoint=endpoint, pki=tmp_path / "pki", modbus_port=pump, extra=""))
+    process = AgentProcess(["run", str(config)], tmp_path / "agent.log")
+    wait_for_log(process, "ready: serving")
+    yield process, config, endpoint
+    process.stop()
+
+
+async def served_tags(endpoint: str) -> dict[str, ua.StatusCode]:
+    async with Client(endpoint) as client:
+        ns = await client.get_namespace_index(TAGS_NS)
+        result = {}
+        for tag in ("motor_temperature", "motor_speed"):
+            try:
+                value = await client.get_node(ua.NodeId(tag, ns)).read_data_value()
+            except ua.UaStatusCodeError:
+                continue
+            result[tag] = value.StatusCode
+        return result
+
+
+async def test_a_good_reload_serves_the_new_config(agent: tuple[AgentProcess, Path, str], pump: int) -> None:
+    process, config, endpoint = agent
+    assert set(await served_tags(endpoint)) == {"motor_temperature"}
+    config.write_text(
+        CONFIG.format(endpoint=endpoint, pki=config.parent / "pki", modbus_port=pump, extra=EXTRA_POINT)
+    )
+    mark = len(process.log())
+    process.send(signal.SIGHUP)
+    wait_for_log(process, "reloaded: serving", after=mark)
+    assert set(await served_tags(endpoint)) == {"motor_temperature", "motor_speed"}
+
+
+async def test_a_bad_reload_keeps_the_old_config_and_says_where(
+    agent: tuple[AgentProcess, Path, str],
+) -> None:
+    process, config, endpoint = agent
+    good = config.read_text()
+    config.write_text(good.replace("poll: 200ms", "pol: 200ms"))
+    mark = len(process.log())
+    process.send(signal.SIGHUP)
+    log = wait_for_log(process, "reload refused", after=mark)
+    assert "config.yaml:13:5: sources[0].pol: unknown key" in log
+    assert process.process.poll() is None
+    tags = await served_tags(endpoint)
+    assert set(tags) == {"motor_temperature"}
+
+
+def test_a_bad_config_at_start_exits_2_naming_file_line_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(
+        CONFIG.format(endpoint="opc.tcp://127.0.0.1:4840", pki=tmp_path, modbus_port=70000, extra="")
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "edge_agent", "run", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "bad.yaml:12:" in result.stderr and "sources[0].port" in result.stderr

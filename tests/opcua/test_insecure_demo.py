@@ -1,0 +1,168 @@
+"""The loopback demo: None policy and anonymous reading, opted into and announced."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asyncua import Client, Node, ua
+from asyncua.ua.uaerrors import BadUserAccessDenied
+
+from edge_agent.opcua import AgentOpcUaServer
+from edge_agent.quality import Quality
+from edge_agent.tags import Reading
+from edge_agent.tagstore import TagStore
+
+from .conftest import TAGS, RecordingWriter, ServerFactory, opcua_config, tag_node
+
+NOTIFICATION_DEADLINE_S = 10
+SOURCE_TIME = datetime(2030, 5, 17, 8, 30, 15, 123456, tzinfo=UTC)
+SOURCE_TIME_NS = int(SOURCE_TIME.timestamp()) * 1_000_000_000 + 123_456_000
+
+
+@pytest.fixture
+async def demo_server(tmp_path: Path, running_server: ServerFactory) -> AsyncIterator[AgentOpcUaServer]:
+    config = opcua_config(
+        tmp_path / "pki", security=["Basic256Sha256"], none_policy=True, anonymous_read=True
+    )
+    async with running_server(config) as server:
+        yield server
+
+
+@pytest.fixture
+async def anonymous_client(demo_server: AgentOpcUaServer) -> AsyncIterator[Client]:
+    async with Client(demo_server.endpoint_url, timeout=10) as client:
+        yield client
+
+
+async def test_anonymous_client_reads_every_tag(store: TagStore, anonymous_client: Client) -> None:
+    published = {
+        "motor_temperature": 71.5,
+        "speed_setpoint": 1450,
+        "door_open": True,
+        "state_text": "running",
+    }
+    for tag, value in published.items():
+        store.publish(Reading(tag, value))
+
+    read = {info.name: await (await tag_node(anonymous_client, info.name)).read_value() for info in TAGS}
+
+    assert read == published
+
+
+async def test_reading_appears_with_its_status_code_and_source_timestamp(
+    store: TagStore, anonymous_client: Client
+) -> None:
+    store.publish(Reading("motor_temperature", 71.5, Quality.UncertainLastUsableValue, SOURCE_TIME_NS))
+
+    value = await (await tag_node(anonymous_client, "motor_temperature")).read_data_value(
+        raise_on_bad_status=False
+    )
+
+    assert (value.Value.Value, value.StatusCode.value, value.SourceTimestamp) == (
+        71.5,
+        Quality.UncertainLastUsableValue,
+        SOURCE_TIME,
+    )
+
+
+async def test_bad_reading_shows_bad_status_and_keeps_the_last_value(
+    store: TagStore, anonymous_client: Client
+) -> None:
+    store.publish(Reading("motor_temperature", 71.5))
+    store.publish(Reading("motor_temperature", None, Quality.BadNoCommunication))
+
+    value = await (await tag_node(anonymous_client, "motor_temperature")).read_data_value(
+        raise_on_bad_status=False
+    )
+
+    assert (value.Value.Value, value.StatusCode.value) == (71.5, Quality.BadNoCommunication)
+
+
+async def test_reading_the_tag_type_cannot_carry_shows_type_mismatch(
+    store: TagStore, anonymous_client: Client
+) -> None:
+    store.publish(Reading("speed_setpoint", 1450.5))
+
+    value = await (await tag_node(anonymous_client, "speed_setpoint")).read_data_value(
+        raise_on_bad_status=False
+    )
+
+    assert value.StatusCode.value == Quality.BadTypeMismatch
+
+
+async def test_tag_waits_for_initial_data_until_its_first_reading(anonymous_client: Client) -> None:
+    value = await (await tag_node(anonymous_client, "door_open")).read_data_value(raise_on_bad_status=False)
+
+    assert value.StatusCode.value == Quality.BadWaitingForInitialData
+
+
+class DataChanges:
+    """A subscription handler that queues every data change it is told of."""
+
+    def __init__(self) -> None:
+        self.values: asyncio.Queue[ua.DataValue] = asyncio.Queue()
+
+    def datachange_notification(self, node: Node, value: Any, data: Any) -> None:
+        self.values.put_nowait(data.monitored_item.Value)
+
+    async def next(self) -> ua.DataValue:
+        return await asyncio.wait_for(self.values.get(), NOTIFICATION_DEADLINE_S)
+
+
+async def test_subscription_is_notified_of_each_new_reading(
+    store: TagStore, anonymous_client: Client
+) -> None:
+    store.publish(Reading("speed_setpoint", 1000))
+    changes = DataChanges()
+    subscription = await anonymous_client.create_subscription(20, changes)
+    await subscription.subscribe_data_change(await tag_node(anonymous_client, "speed_setpoint"))
+    initial = await changes.next()
+
+    store.publish(Reading("speed_setpoint", 1200))
+    store.publish(Reading("speed_setpoint", None, Quality.BadTimeout))
+    notified = [await changes.next(), await changes.next()]
+
+    assert [(value.Value.Value, value.StatusCode.value) for value in [initial, *notified]] == [
+        (1000, Quality.Good),
+        (1200, Quality.Good),
+        (1200, Quality.BadTimeout),
+    ]
+
+
+async def test_anonymous_write_is_refused(anonymous_client: Client, writer: RecordingWriter) -> None:
+    node = await tag_node(anonymous_client, "speed_setpoint")
+
+    with pytest.raises(BadUserAccessDenied):
+        await node.write_value(ua.Variant(1500, ua.VariantType.Int64))
+    assert writer.writes == []
+
+
+async def test_each_insecure_opt_in_is_logged_as_a_warning(
+    tmp_path: Path, running_server: ServerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = opcua_config(tmp_path / "pki", none_policy=True, anonymous_read=True)
+    with caplog.at_level(logging.WARNING, logger="edge_agent.opcua"):
+        async with running_server(config):
+            pass
+
+    insecure = [record.getMessage() for record in caplog.records if "INSECURE" in record.getMessage()]
+    assert [("None security policy" in m, "anonymous" in m) for m in insecure] == [
+        (True, False),
+        (False, True),
+    ]
+
+
+async def test_security_summary_names_the_insecure_endpoint(demo_server: AgentOpcUaServer) -> None:
+    url = demo_server.endpoint_url
+
+    assert demo_server.security_summary() == [
+        f"{url} Basic256Sha256 SignAndEncrypt",
+        f"{url} None (INSECURE, loopback demo)",
+        f"{url} anonymous read-only sessions (INSECURE)",
+    ]

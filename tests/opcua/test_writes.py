@@ -1,0 +1,73 @@
+"""A signed-in user's write goes to the tag's source; the client gets the device's answer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from asyncua import Client, ua
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.ua.uaerrors import BadNotWritable, BadOutOfRange, BadTypeMismatch
+
+from edge_agent.quality import Quality
+
+from .conftest import RecordingWriter, ServerFactory, opcua_config, tag_node
+
+
+class OneOperator:
+    """A user store with one user; stands in for the real one."""
+
+    def authenticate_password(self, username: str, password: str) -> User | None:
+        if (username, password) == ("operator", "correct horse"):
+            return User(role=UserRole.User, name=username)
+        return None
+
+    def authenticate_certificate(self, certificate: bytes) -> User | None:
+        return None
+
+
+@pytest.fixture
+async def operator_client(tmp_path: Path, running_server: ServerFactory) -> AsyncIterator[Client]:
+    config = opcua_config(tmp_path / "pki", security=["Basic256Sha256"], none_policy=True)
+    async with running_server(config, user_directory=OneOperator()) as server:
+        client = Client(server.endpoint_url, timeout=10)
+        client.set_user("operator")
+        client.set_password("correct horse")
+        async with client:
+            yield client
+
+
+async def test_write_reaches_the_source_of_the_tag(operator_client: Client, writer: RecordingWriter) -> None:
+    node = await tag_node(operator_client, "speed_setpoint")
+
+    await node.write_value(ua.Variant(1500, ua.VariantType.Int64))
+
+    assert writer.writes == [("speed_setpoint", 1500)]
+
+
+async def test_client_gets_the_devices_answer_as_the_write_status(
+    operator_client: Client, writer: RecordingWriter
+) -> None:
+    writer.answer = Quality.BadOutOfRange
+    node = await tag_node(operator_client, "speed_setpoint")
+
+    with pytest.raises(BadOutOfRange):
+        await node.write_value(ua.Variant(9000, ua.VariantType.Int64))
+
+
+async def test_write_of_the_wrong_type_is_refused_before_the_source(
+    operator_client: Client, writer: RecordingWriter
+) -> None:
+    node = await tag_node(operator_client, "speed_setpoint")
+
+    with pytest.raises(BadTypeMismatch):
+        await node.write_value(ua.Variant(1500.5, ua.VariantType.Double))
+    assert writer.writes == []
+
+
+async def test_read_only_tag_is_not_writable(operator_client: Client) -> None:
+    node = await tag_node(operator_client, "motor_temperature")
+
+    with pytest.raises(BadNotWritable):
+        await node.write_value(ua.Variant(20.0, ua.VariantType.Double))
