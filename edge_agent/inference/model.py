@@ -80,31 +80,43 @@ class LoadedModel:
                 f"{path.name}: input dtype {np.dtype(self._input_dtype).name} is not supported"
             )
         self._buffer = np.zeros(shape, dtype=self._input_dtype)
+        self._scratch = np.zeros((window, n_features), dtype=np.float32)
+        self._inv_std = None if self.normalise is None else (1.0 / self.normalise.std).astype(np.float32)
         self._outputs = self._interpreter.get_output_details()
         self.output_size = sum(int(np.prod(o["shape"])) for o in self._outputs)
 
     def invoke(self, window: np.ndarray) -> np.ndarray:
-        """Run the model on a (window, n_features) array of raw tag values; returns outputs flattened."""
-        x = window
+        """Run the model on a (window, n_features) array of raw tag values; returns outputs flattened.
+
+        Normalisation and quantisation write into buffers allocated once at load: the hot path makes
+        no arrays of its own beyond the interpreter's output copies.
+        """
+        scratch = self._scratch
         if self.normalise is not None:
-            x = (x - self.normalise.mean) / self.normalise.std
-        flat = self._buffer.reshape(-1)
+            np.subtract(window, self.normalise.mean, out=scratch)
+            np.multiply(scratch, self._inv_std, out=scratch)
+        else:
+            np.copyto(scratch, window)
         if self._input_dtype == np.float32:
-            flat[:] = x.reshape(-1)
+            self._interpreter.set_tensor(self._input["index"], scratch.reshape(self._buffer.shape))
         else:
             scale, zero_point = self._input["quantization"]
             info = np.iinfo(self._input_dtype)
-            flat[:] = np.clip(np.round(x.reshape(-1) / scale + zero_point), info.min, info.max)
-        self._interpreter.set_tensor(self._input["index"], self._buffer)
+            np.divide(scratch, scale, out=scratch)
+            np.add(scratch, zero_point, out=scratch)
+            np.rint(scratch, out=scratch)
+            np.clip(scratch, info.min, info.max, out=scratch)
+            self._buffer.reshape(scratch.shape)[:] = scratch
+            self._interpreter.set_tensor(self._input["index"], self._buffer)
         self._interpreter.invoke()
         parts = []
         for detail in self._outputs:
-            out = self._interpreter.get_tensor(detail["index"]).reshape(-1)
+            out = self._interpreter.get_tensor(detail["index"]).reshape(-1)  # get_tensor returns a copy
             if detail["dtype"] != np.float32:
                 scale, zero_point = detail["quantization"]
                 out = (out.astype(np.float32) - zero_point) * scale
             parts.append(out)
-        return np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def _card_normalisation(card: dict[str, Any], n_features: int) -> Normalisation | None:
