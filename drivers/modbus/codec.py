@@ -41,7 +41,10 @@ def decode_raw(point: PointEncoding, registers: list[int]) -> int | float:
 def decode(point: PointEncoding, registers: list[int], *, as_int: bool) -> int | float:
     """The engineering value: raw * scale + offset."""
     value = decode_raw(point, registers) * point.scale + point.offset
-    return round(value) if as_int else float(value)
+    if as_int:
+        return round(value)
+    # Scaling an integer register by 0.1 gives 49.400000000000006; the register only ever meant 49.4.
+    return float(value) if point.type == "float32" else round(float(value), 10)
 
 
 def encode(point: PointEncoding, value: float) -> list[int]:

@@ -59,7 +59,7 @@ def _banner(runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path) -> str:
         *(f"  endpoint: {line}" for line in runtime.server.security_summary()),
         f"  simulated pump: Modbus TCP {pump.host}:{pump.port} unit {pump.unit} "
         f"(write holding register {FAULT_REGISTER} = 1 to start a bearing fault)",
-        f"  browse it:  uals -u {endpoint} -d 4",
+        f'  browse it:  uals -u {endpoint} -p "0:Objects,2:EdgeAgent" -d 3',
         f"  a secure client's certificate lands in {pki / 'rejected'}; "
         f"move it to {pki / 'trusted' / 'certs'} to trust it",
         f"  status: {runtime.status()}",

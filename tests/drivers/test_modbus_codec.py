@@ -29,6 +29,10 @@ def test_uint16_with_scale_gives_engineering_units() -> None:
     assert decode(Point(scale=0.01), [1234], as_int=False) == pytest.approx(12.34)
 
 
+def test_scaled_registers_read_without_binary_fraction_noise() -> None:
+    assert decode(Point(scale=0.1), [494], as_int=False) == 49.4
+
+
 def test_float32_word_orders_read_the_same_value() -> None:
     # 12.5 as IEEE 754 single is 0x41480000: high word 0x4148, low word 0x0000.
     assert decode(Point(type="float32"), [0x4148, 0x0000], as_int=False) == 12.5

@@ -118,7 +118,8 @@ async def test_bearing_fault_drives_the_anomaly_score_over_its_threshold(
         modbus.close()
 
 
-def test_sigterm_stops_the_demo_cleanly_within_5_s(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stop_signal_ends_the_demo_cleanly_within_5_s(tmp_path: Path, stop_signal: signal.Signals) -> None:
     agent = AgentProcess(
         [
             "demo",
@@ -134,7 +135,7 @@ def test_sigterm_stops_the_demo_cleanly_within_5_s(tmp_path: Path) -> None:
     try:
         agent.wait_for_line(SERVING)
         started = time.monotonic()
-        agent.send(signal.SIGTERM)
+        agent.send(stop_signal)
         code = agent.process.wait(timeout=10)
         elapsed = time.monotonic() - started
     finally:
