@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from edge_agent.config import ConfigError, json_schema, load_config
@@ -41,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate a config file without starting anything")
     check.add_argument("config", type=Path)
 
+    plan = commands.add_parser("plan", help="print the Modbus requests a config will issue every cycle")
+    plan.add_argument("config", type=Path)
+
     commands.add_parser("schema", help="print the config's JSON Schema (for editor autocompletion)")
 
     from edge_agent.demo import DEMO_CONFIG
@@ -66,13 +70,34 @@ def _check(path: Path) -> int:
     return EXIT_OK
 
 
+def _plan(path: Path) -> int:
+    from drivers.modbus.plan import describe_plan
+
+    config = load_config(path)
+    modbus = [source for source in config.sources if source.driver == "modbus"]
+    if not modbus:
+        print(f"{path}: no Modbus sources")
+    for source in modbus:
+        print(describe_plan(source))
+    return EXIT_OK
+
+
+def _queue_early_hups() -> Callable[[], bool]:
+    """Remember a SIGHUP that arrives while the agent is still starting (its default would kill it)."""
+    received: list[int] = []
+    signal.signal(signal.SIGHUP, lambda signum, _frame: received.append(signum))
+    return lambda: bool(received)
+
+
 def _run(path: Path) -> int:
+    hup_before_start = _queue_early_hups()
+    log.info("starting with %s", path)
     from edge_agent.runtime.supervisor import Supervisor
 
     def ready(runtime: object) -> None:
         log.info("ready: %s", runtime.status())  # type: ignore[attr-defined]
 
-    asyncio.run(Supervisor(path, on_ready=ready).run())
+    asyncio.run(Supervisor(path, on_ready=ready, hup_before_start=hup_before_start).run())
     return EXIT_OK
 
 
@@ -100,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "check":
             return _check(args.config)
+        if args.command == "plan":
+            return _plan(args.config)
         if args.command == "run":
             return _run(args.config)
         return _demo(args)

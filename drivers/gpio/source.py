@@ -1,111 +1,131 @@
-"""Digital inputs and pulse counters on GPIO pins, through gpiozero."""
+"""A GPIO source: the pins of one board, through gpiozero."""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
-import time
 from typing import Any
 
 from drivers.base import Source
 from edge_agent.quality import Quality
-from edge_agent.tags import Reading, ReadingSink, TagInfo, now_ns
+from edge_agent.tags import Reading, ReadingSink, TagInfo, TagValue, now_ns
 
-from .factories import pin_factory, pin_number
+from .analog import AnalogPoint
+from .config import GpioAnalogInput, GpioCounter, GpioInput, GpioOutput, GpioPwm, GpioSourceConfig
+from .factories import NoGpioError, open_pin_factory
+from .inputs import CounterPoint, InputPoint
+from .outputs import OutputPoint, PwmPoint
+from .points import DevicesClosedError, OpenedDevices, PointRuntime
 
 log = logging.getLogger(__name__)
 
-COUNTER_PUBLISH_PERIOD_S = 0.5
-_PULL_UP = {"up": True, "down": False, "none": None}
+_RUNTIMES: dict[type, type[PointRuntime[Any]]] = {
+    GpioInput: InputPoint,
+    GpioCounter: CounterPoint,
+    GpioOutput: OutputPoint,
+    GpioPwm: PwmPoint,
+}
 
 
 class GpioSource(Source):
-    """gpiozero calls back from its own threads; every reading is handed to the event loop from there."""
+    """Opens the board's pin factory and one gpiozero device per point, all off the event loop.
 
-    def __init__(self, config: Any) -> None:
+    A machine without GPIO is a configuration problem, not a failure: it is said once, the tags turn
+    BadConfigurationError, and ``run`` waits quietly until it is cancelled. A point whose pin cannot be
+    used does the same for its own tags while the others run.
+    """
+
+    def __init__(self, config: GpioSourceConfig) -> None:
         self.config = config
         self.name: str = config.name
         self._infos = config.tag_infos()
-        self._devices: list[Any] = []
+        self._running: dict[str, PointRuntime[Any]] = {}
+        self._unusable: set[str] = set()
 
     def tag_infos(self) -> list[TagInfo]:
         return list(self._infos)
 
     async def run(self, sink: ReadingSink) -> None:
-        from gpiozero import DigitalInputDevice
-
-        loop = asyncio.get_running_loop()
-        factory = pin_factory(self.config.pin_factory)
-        counters: list[_Counter] = []
         try:
-            for point in self.config.points:
-                pull_up = _PULL_UP[point.pull]
-                device = DigitalInputDevice(
-                    pin_number(point.pin),
-                    pull_up=pull_up,
-                    # gpiozero derives the active state from the pull; it wants one only when floating
-                    active_state=None if pull_up is not None else not getattr(point, "active_low", False),
-                    bounce_time=getattr(point, "debounce", None),
-                    pin_factory=factory,
-                )
-                self._devices.append(device)
-                if point.kind == "input":
-                    self._watch_input(device, point, sink, loop)
-                else:
-                    counter = _Counter(point.name, point.rate_window)
-                    device.when_activated = lambda _d, c=counter: c.pulse()
-                    counters.append(counter)
-            while True:
-                for counter in counters:
-                    counter.publish(sink)
-                await asyncio.sleep(COUNTER_PUBLISH_PERIOD_S)
-        finally:
-            for device in self._devices:
-                device.close()
-            self._devices.clear()
-
-    def _watch_input(
-        self, device: Any, point: Any, sink: ReadingSink, loop: asyncio.AbstractEventLoop
-    ) -> None:
-        def level() -> bool:
-            # The config's active_low is about the wire (active when the pin reads low), whatever the pull.
-            high = bool(device.pin.state)
-            return not high if point.active_low else high
-
-        def changed(_device: Any = None) -> None:
-            reading = Reading(point.name, level(), Quality.Good, now_ns())
-            loop.call_soon_threadsafe(sink.publish, reading)
-
-        device.when_activated = changed
-        device.when_deactivated = changed
-        sink.publish(Reading(point.name, level(), Quality.Good, now_ns()))
-
-
-class _Counter:
-    def __init__(self, name: str, rate_window: float) -> None:
-        self.name = name
-        self.rate_window = rate_window
-        self.count = 0
-        self._edges: collections.deque[float] = collections.deque()
-        self._published: tuple[int, float] | None = None
-        self._started = time.monotonic()
-
-    def pulse(self) -> None:
-        # Called from gpiozero's thread: only appends, the event loop does the rest.
-        self._edges.append(time.monotonic())
-        self.count += 1
-
-    def publish(self, sink: ReadingSink) -> None:
-        now = time.monotonic()
-        while self._edges and self._edges[0] < now - self.rate_window:
-            self._edges.popleft()
-        window = min(self.rate_window, now - self._started) or self.rate_window
-        rate = len(self._edges) / window
-        state = (self.count, round(rate, 6))
-        if state == self._published:
+            factory = await asyncio.to_thread(open_pin_factory, self.config.pin_factory)
+        except NoGpioError as exc:
+            log.error(
+                "%s: no GPIO on this machine (%s); its tags stay Bad. "
+                "Use pin_factory: mock to try the config without hardware.",
+                self.name,
+                exc,
+            )
+            self._mark_unusable(sink, [info.name for info in self._infos])
+            await asyncio.Event().wait()  # until cancelled: nothing will change without a new config
             return
-        self._published = state
+        loop = asyncio.get_running_loop()
+        devices = OpenedDevices()
+        bus = asyncio.Lock()
+        points = [self._runtime(point, sink, loop, devices, bus) for point in self.config.points]
+        try:
+            opened = await asyncio.to_thread(self._open, points, factory)
+            for point in opened:
+                point.start()
+                for tag in point.tags:
+                    self._running[tag] = point
+            async with asyncio.TaskGroup() as group:
+                for point in opened:
+                    group.create_task(point.run(), name=f"{self.name}: {point.point.name}")
+                await asyncio.Event().wait()
+        finally:
+            self._running.clear()
+            await asyncio.to_thread(devices.close)
+
+    def _runtime(
+        self,
+        point: Any,
+        sink: ReadingSink,
+        loop: asyncio.AbstractEventLoop,
+        devices: OpenedDevices,
+        bus: asyncio.Lock,
+    ) -> PointRuntime[Any]:
+        if isinstance(point, GpioAnalogInput):
+            return AnalogPoint(point, sink, loop, devices, bus)
+        return _RUNTIMES[type(point)](point, sink, loop, devices)
+
+    def _open(self, points: list[PointRuntime[Any]], factory: Any) -> list[PointRuntime[Any]]:
+        """Open every point's device (in a worker thread); the points that could not be opened are said
+        and marked, and the rest returned."""
+        opened = []
+        for point in points:
+            try:
+                point.open(factory)
+            except DevicesClosedError:
+                break
+            except Exception as exc:
+                config = point.point
+                where = (
+                    f"the {config.kind} on SPI device {config.spi.device}"
+                    if isinstance(config, GpioAnalogInput)
+                    else getattr(config, "pin", "its pin")
+                )
+                log.error(
+                    "%s: cannot use %s for '%s' (%s); its tags stay Bad",
+                    self.name,
+                    where,
+                    point.point.name,
+                    exc,
+                )
+                point.loop.call_soon_threadsafe(self._mark_unusable, point.sink, point.tags)
+            else:
+                opened.append(point)
+        return opened
+
+    def _mark_unusable(self, sink: ReadingSink, tags: list[str]) -> None:
         stamp = now_ns()
-        sink.publish(Reading(self.name, self.count, Quality.Good, stamp))
-        sink.publish(Reading(f"{self.name}_rate", rate, Quality.Good, stamp))
+        for tag in tags:
+            self._unusable.add(tag)
+            sink.publish(Reading(tag, None, Quality.BadConfigurationError, stamp))
+
+    async def write(self, tag: str, value: TagValue) -> Quality:
+        point = self._running.get(tag)
+        if point is not None:
+            return await point.write(value)
+        if tag in self._unusable:
+            return Quality.BadConfigurationError
+        return Quality.BadNotConnected

@@ -17,6 +17,7 @@ from edge_agent.tags import TagInfo
 
 from .asset import AssetConfig
 from .inference import ModelConfig
+from .model_files import resolve_model_file
 from .opcua import OpcUaConfig
 
 SourceConfig = Annotated[functools.reduce(operator.or_, SOURCE_CONFIGS), Field(discriminator="driver")]  # type: ignore[valid-type]
@@ -65,6 +66,17 @@ class AgentConfig(ConfigModel):
         )
         yield from self._tags_once()
         yield from self._inputs_exist()
+        yield from self._model_files_exist()
+
+    def _model_files_exist(self) -> Iterator[ConfigIssue]:
+        for index, model in enumerate(self.models):
+            try:
+                path = resolve_model_file(model, self.config_dir)
+            except FileNotFoundError as exc:
+                yield ConfigIssue(("models", index, "file"), str(exc))
+                continue
+            if not path.is_file():
+                yield ConfigIssue(("models", index, "file"), f"model file {path} does not exist")
 
     def _tags_once(self) -> Iterator[ConfigIssue]:
         defined: dict[str, ConfigPath] = {}

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge_agent.config import load_config
+from pydantic import ValidationError
+
+from edge_agent.config import ConfigError, ConfigProblem, OpcUaConfig, load_config
 from edge_agent.runtime.agent import AgentRuntime
 from edge_agent.runtime.supervisor import Supervisor
 from edge_agent.simulator.modbus_device import SimulatedPumpDevice
@@ -40,16 +42,26 @@ def default_state_dir() -> Path:
 
 
 def _with_overrides(config: Any, *, endpoint: str | None, pki: Path, pump_port: int) -> Any:
-    opcua_update: dict[str, Any] = {"pki": pki}
+    """The demo config with the command line's endpoint, state directory and pump port.
+
+    The new OPC UA settings are validated like the file's (an insecure demo may not be moved off
+    loopback by ``--endpoint``); a refusal is a config error naming the option.
+    """
+    opcua_data = config.opcua.model_dump(by_alias=True) | {"pki": pki}
     if endpoint:
-        opcua_update["endpoint"] = endpoint
+        opcua_data["endpoint"] = endpoint
+    try:
+        opcua = OpcUaConfig.model_validate(opcua_data)
+    except ValidationError as exc:
+        raise ConfigError(
+            ConfigProblem("--endpoint", None, None, ".".join(("opcua", *map(str, e["loc"]))), e["msg"])
+            for e in exc.errors()
+        ) from None
     sources = [
         source.model_copy(update={"port": pump_port}) if source.name == PUMP_SOURCE else source
         for source in config.sources
     ]
-    return config.model_copy(
-        update={"opcua": config.opcua.model_copy(update=opcua_update), "sources": sources}
-    )
+    return config.model_copy(update={"opcua": opcua, "sources": sources})
 
 
 def _banner(runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path) -> str:
@@ -75,13 +87,12 @@ async def run_demo(options: DemoOptions) -> None:
     pki = (state_dir / "pki").resolve()
     pump_config = next((s for s in config.sources if s.name == PUMP_SOURCE), None)
     port = options.modbus_port if options.modbus_port is not None else getattr(pump_config, "port", 5020)
+    endpoint = options.endpoint or config.opcua.endpoint
+    _with_overrides(config, endpoint=endpoint, pki=pki, pump_port=port or 1)  # refuse bad options first
     pump = SimulatedPumpDevice(
         host="127.0.0.1", port=port, seed=options.seed, bearing_fault=options.bearing_fault
     )
     await pump.start()
-    endpoint = options.endpoint
-    if endpoint is None:
-        endpoint = config.opcua.endpoint
 
     def transform(loaded: Any) -> Any:
         return _with_overrides(loaded, endpoint=endpoint, pki=pki, pump_port=pump.port)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import math
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .backend import interpreter_class
+from .backend import NoBackendError, interpreter_class
 from .card import load_card
 from .probe import probe_model
+
+log = logging.getLogger(__name__)
 
 
 class ModelRefused(Exception):
@@ -37,6 +39,7 @@ class LoadedModel:
         expected_sha256: str | None,
         normalise: Normalisation | None,
         num_threads: int = 1,
+        input_tags: list[str] | None = None,
     ) -> None:
         if not path.is_file():
             raise ModelRefused(f"model file {path} does not exist")
@@ -54,10 +57,15 @@ class LoadedModel:
             raise ModelRefused(f"{path.name}: {probe.reason}")
         if probe.sha256 != actual:
             raise ModelRefused(f"{path.name} changed while it was being checked; not loaded")
+        if input_tags is not None:
+            check_card_inputs(card, input_tags, window, path.stem)
         self.sha256 = actual
         self.card = card
         self.normalise = normalise or _card_normalisation(card, n_features)
-        self.backend, interpreter = interpreter_class()
+        try:
+            self.backend, interpreter = interpreter_class()
+        except NoBackendError as exc:
+            raise ModelRefused(str(exc)) from exc
         try:
             # The very bytes that were hashed and probed, not the file again.
             self._interpreter = interpreter(model_content=content, num_threads=num_threads)
@@ -69,7 +77,7 @@ class LoadedModel:
             raise ModelRefused(f"{path.name}: expected 1 input tensor, the model has {len(inputs)}")
         self._input = inputs[0]
         shape = tuple(int(d) for d in self._input["shape"])
-        if shape[0] != 1 or math.prod(shape) != window * n_features:
+        if shape not in ((1, window, n_features), (1, window * n_features)):
             raise ModelRefused(
                 f"{path.name}: input shape is {list(shape)}, expected [1, {window}, {n_features}] "
                 f"({window} samples x {n_features} tags)"
@@ -123,11 +131,49 @@ def _card_normalisation(card: dict[str, Any], n_features: int) -> Normalisation 
     spec = card.get("normalize")
     if not spec:
         return None
-    mean = np.asarray(spec["mean"], dtype=np.float32)
-    std = np.asarray(spec["std"], dtype=np.float32)
+    try:
+        mean = np.asarray(spec["mean"], dtype=np.float32)
+        std = np.asarray(spec["std"], dtype=np.float32)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelRefused(
+            f"model card 'normalize' needs lists 'mean' and 'std' of numbers ({exc!r})"
+        ) from exc
     if mean.shape != (n_features,) or std.shape != (n_features,):
         raise ModelRefused(
-            f"model card normalisation has {mean.shape[0]} mean / {std.shape[0]} std values, "
+            f"model card normalisation has {mean.size} mean / {std.size} std values, "
             f"expected {n_features} (one per input tag)"
         )
+    if not np.all(std > 0):
+        raise ModelRefused("model card normalisation has a std that is not above 0")
     return Normalisation(mean, std)
+
+
+def check_card_inputs(card: dict[str, Any], tags: list[str], window: int, model_name: str) -> None:
+    """Feed a model what its card says it was trained on: as many signals, in windows of that size.
+
+    The card's tag names are those of the plant the model was trained on; a plant may name its tags
+    differently, so a name difference is only warned about, with both lists so that the order is checked.
+    """
+    inputs = card.get("inputs")
+    if not isinstance(inputs, dict):
+        return
+    expected_window = inputs.get("window")
+    if expected_window is not None and int(expected_window) != window:
+        raise ModelRefused(
+            f"the model card expects a window of {expected_window} samples, the config gives {window}"
+        )
+    expected_tags = inputs.get("tags")
+    if expected_tags is None:
+        return
+    if len(expected_tags) != len(tags):
+        raise ModelRefused(
+            f"the model card expects {len(expected_tags)} input tags {list(expected_tags)}, the config gives "
+            f"{len(tags)}: {tags}"
+        )
+    if list(expected_tags) != list(tags):
+        log.warning(
+            "model %s: the card's inputs are %s, the config feeds %s: check that the order matches",
+            model_name,
+            list(expected_tags),
+            tags,
+        )

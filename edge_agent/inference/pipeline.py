@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from edge_agent.pacing import Ticker
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, now_ns
 from edge_agent.tagstore import TagStore
@@ -65,6 +66,7 @@ class ModelPipeline:
         self.invocations = 0
         self.overruns = 0
         self.latencies_s: list[float] = []
+        self._generation = 0
 
     def load(self) -> None:
         """Load and check the model; on refusal the outputs go Bad with the reason logged."""
@@ -82,6 +84,7 @@ class ModelPipeline:
                 expected_sha256=self.config.sha256,
                 normalise=normalise,
                 num_threads=self.config.num_threads,
+                input_tags=self.input_tags,
             )
             needed = max(self._scores.values(), default=0)
             if needed >= self.model.output_size:
@@ -104,28 +107,33 @@ class ModelPipeline:
         )
 
     async def run(self) -> None:
+        """Sample and infer every ``every`` until cancelled. ``load`` must have run (off the loop) first."""
         if self.model is None:
-            self.load()
-        if self.model is None:
-            await asyncio.Event().wait()  # refused: stay down quietly until the next reload
-        period = self.config.every
+            await asyncio.Event().wait()  # refused: its outputs are Bad; stay down until the next reload
+        ticker = Ticker(self.config.every)
         running: asyncio.Task[None] | None = None
-        next_tick = time.monotonic()
         try:
             while True:
                 if self._sample():
                     if running is not None and not running.done():
-                        self.overruns += 1
+                        self._overrun()
                     else:
-                        running = asyncio.create_task(self._infer(self._window_copy()))
-                next_tick += period
-                now = time.monotonic()
-                if next_tick < now:
-                    next_tick = now + period - ((now - next_tick) % period)
-                await asyncio.sleep(next_tick - time.monotonic())
+                        running = asyncio.create_task(self._infer(self._window_copy(), self._generation))
+                await asyncio.sleep(ticker.advance())
         finally:
             if running is not None:
                 running.cancel()
+            self._publish_all(Quality.BadOutOfService)
+
+    def _overrun(self) -> None:
+        self.overruns += 1
+        if self.overruns == 1 or self.overruns % 100 == 0:
+            log.warning(
+                "model %s is slower than its period (%g s): %d cycles skipped so far",
+                self.config.name,
+                self.config.every,
+                self.overruns,
+            )
 
     def _sample(self) -> bool:
         """Take one row of current input values; True when the window is full and good."""
@@ -141,6 +149,7 @@ class ModelPipeline:
                         reading.quality.name,
                     )
                 self._filled = 0
+                self._generation += 1  # an inference still running on the old window is now stale
                 self._publish_all(Quality.BadWaitingForInitialData)
                 return False
             row[column] = float(reading.value)
@@ -152,7 +161,7 @@ class ModelPipeline:
         # Oldest row first, as the model was trained.
         return np.roll(self._ring, -self._next_row, axis=0)
 
-    async def _infer(self, window: np.ndarray) -> None:
+    async def _infer(self, window: np.ndarray, generation: int) -> None:
         assert self.model is not None
         started = time.perf_counter()
         source_time = now_ns()
@@ -162,6 +171,8 @@ class ModelPipeline:
             log.exception("model %s failed", self.config.name)
             self._publish_all(Quality.BadInternalError)
             return
+        if generation != self._generation:
+            return  # its inputs went bad while it ran; the outputs already say so
         self.latencies_s.append(time.perf_counter() - started)
         del self.latencies_s[:-1000]
         self.invocations += 1

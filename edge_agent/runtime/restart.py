@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+
+from edge_agent.pacing import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -15,17 +18,22 @@ MAX_DELAY_S = 30.0
 async def keep_running(name: str, run: Callable[[], Awaitable[None]]) -> None:
     """Run ``run()`` until cancelled; if it raises, log it and start it again after a growing delay.
 
-    A driver or model that crashes must not take the agent with it: its tags go stale (the driver marks
-    them Bad on its way down or on restart) while everything else keeps serving.
+    A driver or model that crashes must not take the agent with it: its tags go Bad while it is down
+    (the runtime sees to that) and everything else keeps serving.
     """
-    delay = FIRST_DELAY_S
+    backoff = Backoff(FIRST_DELAY_S, MAX_DELAY_S)
     while True:
+        started = time.monotonic()
+        crashed = False
         try:
             await run()
-            log.warning("%s stopped by itself; starting it again in %.0f s", name, delay)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("%s failed; starting it again in %.0f s", name, delay)
+            crashed = True
+        if time.monotonic() - started > MAX_DELAY_S:
+            backoff.reset()  # it ran well for a while: this is a new failure, not the same one again
+        delay = backoff.next_delay()
+        what = "failed" if crashed else "stopped by itself"
+        log.error("%s %s; starting it again in %.1f s", name, what, delay, exc_info=crashed)
         await asyncio.sleep(delay)
-        delay = min(MAX_DELAY_S, delay * 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.config import ConfigError, load_config
+from edge_agent.pacing import Backoff
 
 from .agent import AgentRuntime
 
@@ -31,10 +33,12 @@ class Supervisor:
         *,
         transform: ConfigTransform | None = None,
         on_ready: Callable[[AgentRuntime], None] | None = None,
+        hup_before_start: Callable[[], bool] | None = None,
     ) -> None:
         self.config_path = config_path
         self.transform = transform or (lambda config: config)
         self.on_ready = on_ready
+        self.hup_before_start = hup_before_start or (lambda: False)
         self.runtime: AgentRuntime | None = None
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -52,15 +56,18 @@ class Supervisor:
     async def run(self, config: Any | None = None) -> None:
         """Serve until asked to stop. A bad config at start raises ConfigError."""
         config = config if config is not None else self.load()
-        self.runtime = AgentRuntime(config)
-        await self.runtime.start()
-        self._ready()
         loop = asyncio.get_running_loop()
         handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        # Installed before the first start, so that a stop or reload sent while models load is queued.
         loop.add_signal_handler(signal.SIGTERM, self.request_stop)
         loop.add_signal_handler(signal.SIGINT, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        if self.hup_before_start():
+            self.request_reload()
         try:
+            self.runtime = AgentRuntime(config)
+            await self.runtime.start()
+            self._ready()
             while not self._stop.is_set():
                 stop_wait = asyncio.ensure_future(self._stop.wait())
                 reload_wait = asyncio.ensure_future(self._reload.wait())
@@ -73,9 +80,10 @@ class Supervisor:
         finally:
             for sig in handled:
                 loop.remove_signal_handler(sig)
-            log.info("stopping")
-            await self.runtime.stop()
-            log.info("stopped")
+            if self.runtime is not None:
+                log.info("stopping")
+                await self.runtime.stop()
+                log.info("stopped")
 
     async def reload(self) -> bool:
         """Swap to the config file's current content; keep the old one on any error."""
@@ -85,6 +93,7 @@ class Supervisor:
         try:
             config = await asyncio.to_thread(self.load)
             candidate = AgentRuntime(config)
+            await candidate.prepare()  # models are checked while the old runtime still serves
         except ConfigError as exc:
             log.error("reload refused, keeping the running config:\n%s", exc)
             return False
@@ -97,15 +106,31 @@ class Supervisor:
         except Exception:
             log.exception("the new config failed to start; going back to the previous one")
             await candidate.stop()
-            self.runtime = AgentRuntime(old.config)
-            await self.runtime.start()
-            self._ready()
+            await self._restore(old.config)
             return False
         self.runtime = candidate
         self.reloads += 1
         log.info("reloaded: %s", candidate.status())
         self._ready()
         return True
+
+    async def _restore(self, config: Any) -> None:
+        """Start the previous config again, retrying until it runs or the agent is told to stop."""
+        backoff = Backoff(first=1.0, cap=30.0)
+        while not self._stop.is_set():
+            runtime = AgentRuntime(config)
+            try:
+                await runtime.start()
+            except Exception:
+                delay = backoff.next_delay()
+                log.exception("the previous config failed to start too; trying again in %.0f s", delay)
+                await runtime.stop()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                continue
+            self.runtime = runtime
+            self._ready()
+            return
 
     def _ready(self) -> None:
         if self.on_ready is not None and self.runtime is not None:

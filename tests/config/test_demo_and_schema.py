@@ -30,6 +30,7 @@ def test_the_demo_config_loads() -> None:
         "door_open",
         "flow_pulses",
         "flow_pulses_rate",
+        "alarm_lamp",
         "anomaly_score",
         "anomaly",
     ]
@@ -65,12 +66,12 @@ def test_the_demo_config_satisfies_the_schema() -> None:
 
 def test_the_schema_refuses_what_the_loader_refuses() -> None:
     data = demo_data()
-    data["sources"][0]["points"][0]["kind"] = "coil"
+    data["sources"][0]["points"][0]["kind"] = "register"
     data["opcua"]["bind"] = "127.0.0.1"
     schema = json_schema()
     assert schema_errors(schema, schema, data, "") == [
         ".opcua: unknown key bind",
-        ".sources[0].points[0].kind: 'coil' not in ['holding', 'input']",
+        ".sources[0].points[0].kind: 'register' not in ['coil', 'discrete', 'input', 'holding']",
     ]
 
 

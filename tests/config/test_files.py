@@ -124,13 +124,24 @@ def test_the_bundled_models_are_the_installed_models_package() -> None:
     assert (BUNDLED_MODELS / "__init__.py").is_file()
 
 
-def test_a_model_found_nowhere_names_both_places(tmp_path: Path) -> None:
-    config = load_config_text(with_model_file("missing.tflite"), base_dir=tmp_path)
-    with pytest.raises(FileNotFoundError, match=f"neither in {tmp_path} nor in {BUNDLED_MODELS}"):
-        resolve_model_file(config.models[0], config.config_dir)
+def test_a_model_found_nowhere_is_a_config_error_naming_both_places(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config_text(with_model_file("missing.tflite"), "agent.yaml", base_dir=tmp_path)
+    (problem,) = caught.value.problems
+    assert problem.path == "models[0].file"
+    assert f"neither in {tmp_path} nor in {BUNDLED_MODELS}" in problem.message
+
+
+def test_a_model_path_that_does_not_exist_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"models\[0\]\.file: model file .*site_models/health.tflite does not"
+    ):
+        load_config_text(with_model_file("site_models/health.tflite"), base_dir=tmp_path)
 
 
 def test_a_model_path_with_a_slash_is_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "site_models").mkdir()
+    (tmp_path / "site_models" / "health.tflite").write_bytes(b"model")
     config = load_config_text(with_model_file("site_models/health.tflite"), base_dir=tmp_path)
     assert config.models[0].file == "site_models/health.tflite"
     assert (

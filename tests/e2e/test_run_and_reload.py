@@ -121,3 +121,36 @@ def test_a_bad_config_at_start_exits_2_naming_file_line_and_key(tmp_path: Path) 
     )
     assert result.returncode == 2
     assert "bad.yaml:12:" in result.stderr and "sources[0].port" in result.stderr
+
+
+async def test_a_reload_that_cannot_start_goes_back_to_the_old_config(
+    agent: tuple[AgentProcess, Path, str], pump: int
+) -> None:
+    process, config, endpoint = agent
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = f"opc.tcp://127.0.0.1:{squatter.getsockname()[1]}"
+        config.write_text(
+            CONFIG.format(endpoint=taken, pki=config.parent / "pki", modbus_port=pump, extra=EXTRA_POINT)
+        )
+        mark = len(process.log())
+        process.send(signal.SIGHUP)
+        wait_for_log(process, "going back to the previous one", after=mark)
+        wait_for_log(process, "ready: serving", after=mark)
+    assert process.process.poll() is None
+    assert set(await served_tags(endpoint)) == {"motor_temperature"}
+
+
+def test_a_sighup_while_starting_is_not_fatal_and_reloads_once_ready(tmp_path: Path, pump: int) -> None:
+    config = tmp_path / "config.yaml"
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
+    config.write_text(CONFIG.format(endpoint=endpoint, pki=tmp_path / "pki", modbus_port=pump, extra=""))
+    process = AgentProcess(["run", str(config)], tmp_path / "agent.log")
+    try:
+        wait_for_log(process, "starting with")
+        process.send(signal.SIGHUP)
+        wait_for_log(process, "reloaded: serving")
+        assert process.process.poll() is None
+    finally:
+        assert process.stop() == 0

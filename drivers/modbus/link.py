@@ -1,0 +1,99 @@
+"""One connection to a Modbus network (a TCP device, a serial gateway, an RS-485 bus) for its devices."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException
+from pymodbus.framer import FramerType
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class LinkDown(Exception):
+    """The connection could not be opened or was lost; every device behind it is unreachable."""
+
+
+def make_client(config: Any, timeout: float) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+    """The pymodbus client for the source's transport. Reconnecting is paced by the pollers, not pymodbus."""
+    common = {"timeout": timeout, "retries": 0, "reconnect_delay": 0, "name": f"modbus:{config.name}"}
+    if config.transport == "rtu":
+        return AsyncModbusSerialClient(
+            str(config.port),
+            framer=FramerType.RTU,
+            baudrate=config.baudrate,
+            bytesize=config.bytesize,
+            parity=config.parity,
+            stopbits=config.stopbits,
+            **common,
+        )
+    framer = FramerType.RTU if config.transport == "rtu_over_tcp" else FramerType.SOCKET
+    return AsyncModbusTcpClient(config.host, port=int(config.port), framer=framer, **common)
+
+
+def describe(config: Any) -> str:
+    if config.transport == "rtu":
+        return f"{config.port} ({config.baudrate} {config.bytesize}{config.parity}{config.stopbits})"
+    return f"{config.transport}://{config.host}:{config.port}"
+
+
+class Link:
+    """A client and the lock that makes its devices take turns.
+
+    Modbus has one transaction in flight per connection (on a serial line, per bus): every request of
+    every device behind this link goes through ``transact``, one at a time.
+    """
+
+    def __init__(self, config: Any, timeout: float) -> None:
+        self.name = config.name
+        self.where = describe(config)
+        self.client = make_client(config, timeout)
+        self._lock = asyncio.Lock()
+        self._was_up = False
+
+    async def transact(self, request: Callable[[Any], Awaitable[T]], within: float) -> T:
+        """Run one request (a coroutine function of the client) alone on the connection.
+
+        Raises LinkDown when there is no connection, TimeoutError when the device does not answer in
+        ``within`` seconds, and pymodbus' ModbusException for the rest.
+        """
+        async with self._lock:
+            await self._ensure_connected()
+            try:
+                return await asyncio.wait_for(request(self.client), within)
+            except ConnectionException as exc:
+                self._lost(exc)
+                raise LinkDown(str(exc)) from exc
+
+    async def _ensure_connected(self) -> None:
+        if self.client.connected:
+            return
+        try:
+            connected = await self.client.connect()
+        except (OSError, ModbusException) as exc:
+            connected = False
+            reason = str(exc)
+        else:
+            reason = "no answer"
+        if not connected:
+            if self._was_up:
+                log.warning("%s: connection to %s lost: %s", self.name, self.where, reason)
+            self._was_up = False
+            raise LinkDown(f"cannot connect to {self.where}: {reason}")
+        if not self._was_up:
+            log.info("%s: connected to %s", self.name, self.where)
+        self._was_up = True
+
+    def _lost(self, exc: BaseException) -> None:
+        log.warning("%s: connection to %s lost: %s", self.name, self.where, exc)
+        self._was_up = False
+        self.client.close()
+
+    def close(self) -> None:
+        self.client.close()

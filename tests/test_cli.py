@@ -1,0 +1,47 @@
+"""The `edge-agent` command's offline subcommands, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from edge_agent.demo import DEMO_CONFIG
+
+
+def edge_agent(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge_agent", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_check_accepts_the_demo_config() -> None:
+    result = edge_agent("check", str(DEMO_CONFIG))
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+
+def test_check_names_file_line_and_key_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "plant.yaml"
+    bad.write_text(DEMO_CONFIG.read_text().replace("poll: 250ms", "poll: 250 parsecs", 1))
+    result = edge_agent("check", str(bad))
+    assert result.returncode == 2
+    line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if "parsecs" in text)
+    assert f"plant.yaml:{line}:" in result.stderr
+    assert "sources[0].poll" in result.stderr
+
+
+def test_schema_is_json_for_editors() -> None:
+    result = edge_agent("schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert {"asset", "opcua", "sources", "models"} <= set(schema["properties"])
+
+
+def test_plan_prints_the_requests_of_each_modbus_device() -> None:
+    result = edge_agent("plan", str(DEMO_CONFIG))
+    assert result.returncode == 0, result.stderr
+    assert "pump_plc" in result.stdout
+    assert "FC04" in result.stdout and "FC03" in result.stdout
+    assert "motor_temperature" in result.stdout
