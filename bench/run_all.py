@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_inference, bench_modbus, bench_startup, bench_tagstore
+from bench import inference, modbus, startup, tagstore
 
 if __name__ == "__main__":
-    for bench in (bench_tagstore, bench_inference, bench_modbus, bench_startup):
+    for bench in (tagstore, inference, modbus, startup):
         bench.main()

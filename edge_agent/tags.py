@@ -37,15 +37,16 @@ def now_ns() -> int:
 class Reading:
     """One observation of one tag: the value, its quality and when it was true.
 
-    ``source_time_ns`` is when the value was sampled at the source; ``server_time_ns`` when the agent
-    stored it. Both are wall-clock ns since the epoch. A Bad reading keeps the last known value.
+    ``source_time_ns`` is when the value was sampled at the source; ``server_time_ns`` when the tag store
+    stored it (0 until then: sources leave it to the store). Both are wall-clock ns since the epoch.
+    A Bad reading without a value keeps the last known value in the store.
     """
 
     tag: str
     value: TagValue | None
     quality: Quality = Quality.Good
     source_time_ns: int = field(default_factory=now_ns)
-    server_time_ns: int = field(default_factory=now_ns)
+    server_time_ns: int = 0
 
 
 class ReadingSink(Protocol):

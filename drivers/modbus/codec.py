@@ -8,8 +8,10 @@ shuffling is done here, with ``struct`` as pymodbus does underneath.
 from __future__ import annotations
 
 import math
+import operator
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -87,6 +89,37 @@ def decode(point: ModbusPoint, values: WireValues) -> bool | int | float | str:
         return float(value)
     # Scaling the integer 494 by 0.1 gives 49.400000000000006; the register only ever meant 49.4.
     return round(float(value), 10)
+
+
+def decoder(point: ModbusPoint) -> Callable[[WireValues], bool | int | float | str]:
+    """``decode`` for one point, specialised once: what the poller calls for every value it reads.
+
+    The same results as :func:`decode`, which stays the reference; this only moves the decisions
+    (type, word order, scaling) out of the per-value path.
+    """
+    kind = point.type
+    if kind in ("bool", "bit", "string"):
+        return partial(decode, point)
+    unpack = _FORMATS[kind].unpack
+    pack = struct.Struct(f">{point.register_count}H").pack
+    order = point.word_order
+    raw_of: Callable[[WireValues], int | float]
+    if kind == "uint16" and order == "ABCD":
+        raw_of = operator.itemgetter(0)
+    elif kind == "int16" and order == "ABCD":
+        raw_of = lambda v: v[0] - 0x10000 if v[0] >= 0x8000 else v[0]  # noqa: E731
+    elif order == "ABCD":
+        raw_of = lambda v: unpack(pack(*v))[0]  # noqa: E731
+    else:
+        raw_of = lambda v: unpack(pack(*_reorder(v, order)))[0]  # noqa: E731
+    scale, offset = point.scale, point.offset
+    if point.data_type == "int":
+        return lambda v: int(raw_of(v))
+    if scale == 1 and offset == 0:
+        return lambda v: float(raw_of(v))
+    if kind in ("float32", "float64"):
+        return lambda v: float(raw_of(v) * scale + offset)
+    return lambda v: round(float(raw_of(v) * scale + offset), 10)
 
 
 def encode(point: ModbusPoint, value: object) -> list[int] | list[bool]:

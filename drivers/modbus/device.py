@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pymodbus.exceptions import ModbusException, ModbusIOException
@@ -14,11 +16,25 @@ from edge_agent.pacing import Backoff, Ticker
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, ReadingSink, TagValue, now_ns
 
-from .codec import decode
+from .codec import decoder
 from .link import Link, LinkDown
 from .plan import ReadRequest, plan_reads
 
 log = logging.getLogger(__name__)
+
+Decoder = Callable[[Sequence[Any]], TagValue]
+
+
+@dataclass(frozen=True, slots=True)
+class PointSlot:
+    """One point's place in a read request's answer."""
+
+    name: str
+    start: int
+    stop: int
+    decode: Decoder
+    deadband: float
+
 
 # Modbus exception code -> the OPC UA status its points carry.
 EXCEPTION_QUALITY = {
@@ -57,7 +73,7 @@ async def read_table(client: Any, kind: str, address: int, count: int, unit: int
 def response_values(request: ReadRequest, response: Any) -> list[Any]:
     if request.kind in ("coil", "discrete"):
         return list(response.bits[: request.count])
-    return list(response.registers)
+    return response.registers  # a fresh list for every answer; kept as it is
 
 
 class DevicePoller:
@@ -75,6 +91,10 @@ class DevicePoller:
             max_gap=device.max_gap,
         )
         self.points = {point.name: point for point in device.points}
+        # Keyed by id: hashing a request would hash every point in it, on every read.
+        self._layouts = {id(request): self._layout(request) for request in self.plan}
+        self._answers: dict[int, list[Any]] = {}  # the last good answer to each request
+        self._raws: dict[str, list[Any]] = {}  # the wire values each point was last decoded from
         self._published: dict[str, tuple[Quality, TagValue | None]] = {}
         self._poll_now = asyncio.Event()
         self.cycles = 0
@@ -86,6 +106,8 @@ class DevicePoller:
 
     async def run(self, sink: ReadingSink) -> None:
         self._published.clear()  # a restarted poller publishes everything afresh
+        self._answers.clear()
+        self._raws.clear()
         ticker = Ticker(self.device.poll)
         backoff = Backoff(first=self.device.poll, cap=max(MAX_BACKOFF_S, self.device.poll))
         while True:
@@ -118,15 +140,17 @@ class DevicePoller:
                 if response.exception_code == ILLEGAL_DATA_ADDRESS and len(request.points) > 1:
                     self._split(index)
                     continue
+                self._answers.pop(id(request), None)
                 quality = exception_quality(response)
                 for point in request.points:
                     self._publish(sink, point, None, quality, stamp)
             else:
                 values = response_values(request, response)
-                for point in request.points:
-                    self._publish(
-                        sink, point, decode(point, request.values_of(point, values)), Quality.Good, stamp
-                    )
+                # An answer identical to the last good one holds the same values: nothing to decode or
+                # publish (report by exception, decided on the wire bytes).
+                if self._answers.get(id(request)) != values:
+                    self._answers[id(request)] = values
+                    self._publish_answer(sink, self._layouts[id(request)], values, stamp)
             index += 1
 
     async def _request(self, request: ReadRequest) -> Any:
@@ -165,39 +189,69 @@ class DevicePoller:
             request.address + request.count - 1,
             len(request.points),
         )
-        self.plan[index : index + 1] = [
-            single for point in request.points for single in plan_reads([point], max_gap=0)
+        singles = [single for point in request.points for single in plan_reads([point], max_gap=0)]
+        self.plan[index : index + 1] = singles
+        self._layouts.update((id(single), self._layout(single)) for single in singles)
+
+    def _layout(self, request: ReadRequest) -> list[PointSlot]:
+        """Where each point's values sit in the request's answer, and its decoder: worked out once."""
+        return [
+            PointSlot(
+                point.name,
+                point.address - request.address,
+                point.address - request.address + point.register_count,
+                decoder(point),
+                getattr(point, "deadband", 0.0) or 0.0,
+            )
+            for point in request.points
         ]
 
-    def _publish_decoded(self, sink: ReadingSink, point: Any, raw: list[Any], stamp: int) -> None:
-        try:
-            value = decode(point, raw)
-        except (ValueError, IndexError, struct.error) as exc:
-            # A short or malformed answer spoils this point only.
-            log.warning("%s: cannot decode %s from %r: %s", self.label, point.name, raw, exc)
-            self._publish(sink, point, None, Quality.BadDeviceFailure, stamp)
-            return
-        self._publish(sink, point, value, Quality.Good, stamp)
+    def _publish_answer(
+        self, sink: ReadingSink, slots: list[PointSlot], values: list[Any], stamp: int
+    ) -> None:
+        """Decode and publish the points of one good answer whose wire values changed.
+
+        This is the driver's hot path (every point, every poll), hence its flat shape: a point whose
+        registers are as last time is skipped before decoding, a value within its deadband of the last
+        published one is not published.
+        """
+        raws, published, good = self._raws, self._published, Quality.Good
+        for slot in slots:
+            raw = values[slot.start : slot.stop]
+            if raws.get(slot.name) == raw:
+                continue
+            raws[slot.name] = raw
+            try:
+                value = slot.decode(raw)
+            except (ValueError, IndexError, struct.error) as exc:
+                # A short or malformed answer spoils this point only.
+                log.warning("%s: cannot decode %s from %r: %s", self.label, slot.name, raw, exc)
+                self._publish(sink, self.points[slot.name], None, Quality.BadDeviceFailure, stamp)
+                continue
+            previous = published.get(slot.name)
+            if previous is not None and previous[0] is good:
+                old = previous[1]
+                if value == old or (slot.deadband and abs(value - old) <= slot.deadband):
+                    continue
+            published[slot.name] = (good, value)
+            sink.publish(Reading(slot.name, value, good, stamp))
 
     def _publish(
         self, sink: ReadingSink, point: Any, value: TagValue | None, quality: Quality, stamp: int
     ) -> None:
+        """Publish a status (Bad ones) for a point, once per change of status."""
         previous = self._published.get(point.name)
-        if previous is not None and previous[0] == quality:
-            if quality != Quality.Good:
+        if quality != Quality.Good:
+            self._raws.pop(point.name, None)  # the next good answer is news even if its bytes are old
+            if previous is not None and previous[0] == quality:
                 return  # a Bad status is news once, not every cycle
-            deadband = getattr(point, "deadband", None)
-            old = previous[1]
-            if value == old:
-                return
-            numbers = isinstance(value, int | float) and isinstance(old, int | float)
-            if deadband and numbers and abs(value - old) <= deadband:
-                return
         kept = value if quality == Quality.Good else (previous[1] if previous else None)
         self._published[point.name] = (quality, kept)
         sink.publish(Reading(point.name, value, quality, stamp))
 
     def _mark_all(self, sink: ReadingSink, quality: Quality) -> None:
+        self._answers.clear()
+        self._raws.clear()
         stamp = now_ns()
         for point in self.device.points:
             self._publish(sink, point, None, quality, stamp)

@@ -53,11 +53,12 @@ class Link:
     def __init__(self, config: Any, timeout: float) -> None:
         self.name = config.name
         self.where = describe(config)
+        self.timeout = timeout
         self.client = make_client(config, timeout)
         self._lock = asyncio.Lock()
         self._was_up = False
 
-    async def transact(self, request: Callable[[Any], Awaitable[T]], within: float) -> T:
+    async def transact(self, request: Callable[[Any], Awaitable[T]], within: float | None = None) -> T:
         """Run one request (a coroutine function of the client) alone on the connection.
 
         Raises LinkDown when there is no connection, TimeoutError when the device does not answer in
@@ -66,7 +67,10 @@ class Link:
         async with self._lock:
             await self._ensure_connected()
             try:
-                return await asyncio.wait_for(request(self.client), within)
+                if within is None or within >= self.timeout:
+                    return await request(self.client)  # pymodbus' own timeout is the one that applies
+                async with asyncio.timeout(within):
+                    return await request(self.client)
             except ConnectionException as exc:
                 self._lost(exc)
                 raise LinkDown(str(exc)) from exc

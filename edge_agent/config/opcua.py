@@ -19,7 +19,10 @@ _ENDPOINT_FORM = "opc.tcp://HOST:PORT"
 
 
 def endpoint_host_port(endpoint: str) -> tuple[str, int]:
-    """The host and port of an ``opc.tcp://HOST:PORT[/path]`` URL; ValueError with the reason if not one."""
+    """The host and port of an ``opc.tcp://HOST:PORT[/path]`` URL; ValueError with the reason if not one.
+
+    The one reading of an endpoint: the config validates with it and the OPC UA server listens by it.
+    """
     parts = urlsplit(endpoint)
     if parts.scheme != "opc.tcp" or not parts.hostname:
         raise ValueError(f"must look like {_ENDPOINT_FORM}")
@@ -35,6 +38,7 @@ def endpoint_host_port(endpoint: str) -> tuple[str, int]:
 
 
 def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an endpoint's) is reachable from this machine only."""
     if host == "localhost":
         return True
     try:

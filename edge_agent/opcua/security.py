@@ -137,7 +137,7 @@ USER_SERVICES = READ_SERVICES | _request_ids(
 
 
 class AgentPermissionRuleset(PermissionRuleset):
-    """Which services each role may call on a secured (or opted-in insecure) channel.
+    """Which services each role may call on a channel that carries sessions: a secured one.
 
     Anonymous sessions only read. No remote session may change the address space (AddNodes,
     DeleteNodes, AddReferences, DeleteReferences) or register servers: the node set is built from
@@ -155,11 +155,21 @@ class AgentPermissionRuleset(PermissionRuleset):
         return action_type_id in self._allowed.get(role, frozenset())
 
 
+class UnsecuredReadRuleset(AgentPermissionRuleset):
+    """For the None channel of the loopback demo: sessions that only read, whoever logged in.
+
+    Nothing on that channel is signed, so a write or a method call could come from anyone on the
+    path and be altered on the way, whatever user the session claims.
+    """
+
+    _allowed: dict[UserRole, frozenset[ua.NodeId]] = dict.fromkeys(UserRole, READ_SERVICES)
+
+
 class DiscoveryOnlyRuleset(PermissionRuleset):
     """For unsecured channels when the None policy is not offered: no session service at all.
 
     Clients open such a channel to call GetEndpoints and FindServers (which never reach a ruleset);
-    whatever else they try is refused.
+    CreateSession is refused on it (see sessions.AgentUaProcessor), and whatever else they try is too.
     """
 
     def check_validity(self, user: User | None, action_type_id: ua.NodeId, body: Any) -> bool:

@@ -10,7 +10,9 @@ What a default configuration offers:
   configured number of sessions.
 
 The None policy and anonymous read access exist for a loopback demo and must be opted into; each
-start logs every such opt-in at WARNING, starting with "INSECURE".
+start logs every such opt-in at WARNING, starting with "INSECURE". Sessions on the None channel may
+only read, whoever logs in, and the server refuses to start with either opt-in on an endpoint that
+is not loopback.
 """
 
 from __future__ import annotations
@@ -23,23 +25,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 from asyncua import Server, ua
 from asyncua.common.connection import TransportLimits
+from asyncua.crypto.permission_rules import PermissionRuleset
 from asyncua.crypto.security_policies import SecurityPolicyFactory, SecurityPolicyNone
 
+from ..config.opcua import OpcUaConfig, is_loopback
 from ..identity import ApplicationIdentity, PkiLayout, ensure_application_certificate
 from ..tagstore import TagStore
 from .security import (
     AgentPermissionRuleset,
     AgentUserManager,
     DiscoveryOnlyRuleset,
+    UnsecuredReadRuleset,
     UserDirectory,
     secure_policy_types,
 )
-from .sessions import AgentInternalServer
+from .sessions import AgentInternalServer, AgentServer
 from .tag_nodes import TagNodes
 from .trust import TrustListValidator
 
@@ -48,19 +51,20 @@ log = logging.getLogger(__name__)
 PRODUCT_NAME = "edge-agent"
 PRODUCT_URI = "urn:edge-agent"
 MANUFACTURER = "edge-agent project"
-DEFAULT_PORT = 4840
 # The chunk size asyncua negotiates down from; a message is at most this many bytes per chunk.
 CHUNK_SIZE = 65535
-# OPC UA Part 6 requires every peer to accept chunks (and so messages) of at least 8192 bytes.
-MIN_MESSAGE_SIZE = 8192
 # TCP connections allowed beyond the session cap, so that a client can still ask for the endpoints
 # (or reconnect) while every session is taken.
 SPARE_CONNECTIONS = 4
 
 
+class InsecureEndpointError(ValueError):
+    """Insecure settings on an endpoint other machines can reach: the server does not start."""
+
+
 @dataclass(frozen=True, slots=True)
 class OpcUaSettings:
-    """The parts of the opcua configuration the server uses, checked."""
+    """What the server uses of a validated ``OpcUaConfig``, flattened; the config owns every rule."""
 
     endpoint: str
     host: str
@@ -74,44 +78,28 @@ class OpcUaSettings:
     max_message_size: int
 
     @classmethod
-    def from_config(cls, config: Any) -> OpcUaSettings:
-        """Read ``edge_agent.config.schema.OpcUaConfig`` (or anything with its attributes)."""
-        parsed = urlparse(config.endpoint)
-        if parsed.scheme != "opc.tcp" or not parsed.hostname:
-            raise ValueError(f"OPC UA endpoint {config.endpoint!r} is not opc.tcp://HOST:PORT[/path]")
-        insecure = getattr(config, "insecure", None)
-        none_policy = bool(insecure is not None and insecure.none_policy)
-        policies = tuple(dict.fromkeys(config.security))
-        secure_policy_types(policies)
-        if not policies and not none_policy:
-            raise ValueError("no OPC UA security policy is configured: clients could not connect")
-        limits = config.limits
-        if limits.max_sessions < 1:
-            raise ValueError("opcua.limits.max_sessions must be at least 1")
-        if limits.max_message_size < MIN_MESSAGE_SIZE:
-            raise ValueError(f"opcua.limits.max_message_size must be at least {MIN_MESSAGE_SIZE} bytes")
-        users = getattr(config, "users", None)
+    def from_config(cls, config: OpcUaConfig) -> OpcUaSettings:
+        insecure = config.insecure
         return cls(
             endpoint=config.endpoint,
-            host=parsed.hostname,
-            port=parsed.port if parsed.port is not None else DEFAULT_PORT,
-            policies=policies,
-            none_policy=none_policy,
-            anonymous_read=bool(insecure is not None and insecure.anonymous_read),
-            pki=Path(config.pki),
-            users=Path(users) if users is not None else None,
-            max_sessions=int(limits.max_sessions),
-            max_message_size=int(limits.max_message_size),
+            host=config.host,
+            port=config.port,
+            policies=tuple(config.security),
+            none_policy=insecure is not None and insecure.none_policy,
+            anonymous_read=insecure is not None and insecure.anonymous_read,
+            pki=config.pki,
+            users=config.users,
+            max_sessions=config.limits.max_sessions,
+            max_message_size=int(config.limits.max_message_size),
         )
 
     @property
+    def insecure(self) -> bool:
+        return self.none_policy or self.anonymous_read
+
+    @property
     def on_loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
 
 def transport_limits(max_message_size: int) -> TransportLimits:
@@ -127,11 +115,15 @@ def transport_limits(max_message_size: int) -> TransportLimits:
 
 
 class AgentOpcUaServer:
-    """The OPC UA server of one agent: tags from ``store``, security from ``config``."""
+    """The OPC UA server of one agent: tags from ``store``, security from ``config``.
+
+    ``config`` must be a validated OpcUaConfig; a changed copy (``model_copy``) is not checked again,
+    except that insecure settings on an endpoint that is not loopback refuse to start.
+    """
 
     def __init__(
         self,
-        config: Any,
+        config: OpcUaConfig,
         store: TagStore,
         *,
         server_name: str,
@@ -144,15 +136,14 @@ class AgentOpcUaServer:
         self._application_uri = application_uri
         self._user_directory = user_directory
         self._pki = PkiLayout(self._settings.pki)
-        self._endpoint_url = self._settings.endpoint
         self._server: Server | None = None
         self._tags: TagNodes | None = None
         self._identity: ApplicationIdentity | None = None
 
     @property
     def endpoint_url(self) -> str:
-        """The endpoint clients connect to (with the real port once started on port 0)."""
-        return self._endpoint_url
+        """The endpoint clients connect to."""
+        return self._settings.endpoint
 
     @property
     def pki(self) -> PkiLayout:
@@ -171,25 +162,22 @@ class AgentOpcUaServer:
 
     def security_summary(self) -> list[str]:
         """One human line per way in, e.g. "opc.tcp://127.0.0.1:4840 Basic256Sha256 SignAndEncrypt"."""
-        settings, url = self._settings, self._endpoint_url
+        settings, url = self._settings, self._settings.endpoint
         lines = [f"{url} {policy} SignAndEncrypt" for policy in settings.policies]
         if settings.none_policy:
-            where = "loopback demo" if settings.on_loopback else "reachable from the network"
-            lines.append(f"{url} None (INSECURE, {where})")
+            lines.append(f"{url} None (INSECURE, loopback demo, read only)")
         if settings.anonymous_read:
             lines.append(f"{url} anonymous read-only sessions (INSECURE)")
         return lines
 
     def insecure_warnings(self) -> list[str]:
-        settings, url = self._settings, self._endpoint_url
+        settings, url = self._settings, self._settings.endpoint
         warnings = []
         if settings.none_policy:
             warnings.append(
                 f"INSECURE: the None security policy is enabled on {url}: messages are neither signed "
-                "nor encrypted and clients are not authenticated"
+                "nor encrypted and clients are not authenticated; sessions on it may only read"
             )
-            if not settings.on_loopback:
-                warnings.append(f"INSECURE: the unsecured endpoint {url} is reachable from the network")
         if settings.anonymous_read:
             warnings.append(
                 f"INSECURE: anonymous sessions are enabled on {url}: anyone who can reach it may browse, "
@@ -202,6 +190,12 @@ class AgentOpcUaServer:
         if self._server is not None:
             raise RuntimeError("the OPC UA server is already running")
         settings = self._settings
+        if settings.insecure and not settings.on_loopback:
+            # The config refuses this too; a copy changed after validation must not get past it.
+            raise InsecureEndpointError(
+                f"refusing to serve OPC UA on {settings.endpoint}: insecure settings (opcua.insecure) are "
+                "only allowed on a loopback endpoint such as opc.tcp://127.0.0.1:4840"
+            )
         if settings.users is not None and self._user_directory is None:
             log.warning(
                 "opcua.users (%s) is not read yet: user name and X509 logins are refused", settings.users
@@ -219,8 +213,6 @@ class AgentOpcUaServer:
         await server.start()
         try:
             tags.start()
-            if settings.port == 0 and server.bserver is not None:
-                self._adopt_bound_port(server, server.bserver.port)
         except BaseException:
             await tags.stop()
             await server.stop()
@@ -246,12 +238,13 @@ class AgentOpcUaServer:
             max_sessions=settings.max_sessions,
         )
         iserver.max_connections = settings.max_sessions + SPARE_CONNECTIONS
-        server = Server(iserver=iserver)
+        server = AgentServer(iserver=iserver)
         server.name = self._server_name
         server.product_uri = PRODUCT_URI
         server.manufacturer_name = MANUFACTURER
         server.application_type = ua.ApplicationType.Server
         server.set_endpoint(settings.endpoint)
+        server.socket_address = (settings.host, settings.port)
         await server.init()
         await server.set_application_uri(self._application_uri)
         await server.set_build_info(
@@ -265,40 +258,31 @@ class AgentOpcUaServer:
         if settings.none_policy:
             policy_types.append(ua.SecurityPolicyType.NoSecurity)
         server.set_security_policy(policy_types, permission_ruleset=AgentPermissionRuleset())  # type: ignore[arg-type]
+        unsecured = UnsecuredReadRuleset() if settings.none_policy else DiscoveryOnlyRuleset()
+        _set_unsecured_channel_ruleset(server, identity, unsecured)
         tokens: list[type] = [ua.UserNameIdentityToken, ua.X509IdentityToken]
         if settings.anonymous_read:
             tokens.insert(0, ua.AnonymousIdentityToken)
         server.set_identity_tokens(tokens)
         server.set_certificate_validator(TrustListValidator(self._pki))
         server.limits = transport_limits(settings.max_message_size)
-        if not settings.none_policy:
-            _confine_unsecured_channels(server, identity)
         return server
 
-    def _adopt_bound_port(self, server: Server, port: int) -> None:
-        """After binding port 0, advertise the port the OS chose instead of 0."""
-        parsed = urlparse(self._settings.endpoint)
-        host = parsed.netloc.rsplit(":", 1)[0]
-        url = urlunparse(parsed._replace(netloc=f"{host}:{port}"))
-        server.set_endpoint(url)
-        for endpoint in server.iserver.endpoints:
-            endpoint.EndpointUrl = url
-            endpoint.Server.DiscoveryUrls = [url]
-        self._endpoint_url = url
 
-
-def _confine_unsecured_channels(server: Server, identity: ApplicationIdentity) -> None:
+def _set_unsecured_channel_ruleset(
+    server: Server, identity: ApplicationIdentity, ruleset: PermissionRuleset
+) -> None:
     # asyncua opens an unsecured channel for any client that asks, None endpoint or not: clients need
-    # one for GetEndpoints. Such a channel otherwise carries no permission ruleset at all, so this
-    # factory (found before the configured ones) gives it one that allows discovery only. asyncua has
-    # no public hook for this.
+    # one for GetEndpoints. Such a channel otherwise carries no permission ruleset at all (or, with
+    # the None policy, the one of the secured channels), so this factory, found before the ones
+    # asyncua adds at start, gives it ``ruleset``. asyncua has no public hook for this.
     server._policies.append(
         SecurityPolicyFactory(
             SecurityPolicyNone,
             ua.MessageSecurityMode.None_,
             identity.certificate,
             identity.private_key,
-            permission_ruleset=DiscoveryOnlyRuleset(),
+            permission_ruleset=ruleset,
         )
     )
 

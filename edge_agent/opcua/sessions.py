@@ -1,58 +1,79 @@
-"""Sessions: how many there may be, and which secure channel each one belongs to.
+"""Sessions: how many there may be, and which connection each one belongs to.
 
 Gaps in asyncua 2.1 closed here:
 
-- It caps sessions only with a process-wide class attribute, so the cap lives here, per server:
-  CreateSession beyond ``max_sessions`` live sessions fails with BadTooManySessions.
+- It caps sessions only with a process-wide class attribute, so the cap lives here, per server. Only
+  activated sessions count: CreateSession or ActivateSession beyond ``max_sessions`` activated
+  sessions fails with BadTooManySessions, and a session nobody activates holds no place.
+- It answers CreateSession on any channel, even the unsecured one every client may open to ask for
+  the endpoints. Here a session is created only on a channel whose permission ruleset is meant for
+  sessions (an AgentPermissionRuleset): a secured channel, or the None channel when it is offered.
 - It validates the certificate a client names in CreateSession, and only when one is named, but
-  never checks that it is the certificate the secure channel was opened with. A client could name
-  someone else's trusted certificate, or none at all, and go on over a channel secured with an
-  untrusted one. A session here is activated only over a channel whose certificate is the one that
-  passed validation.
+  never checks that it is the certificate the secure channel was opened with. Here CreateSession on
+  a secured channel must name the channel's own certificate, the one whose key the client proved.
+- It lets one connection create session after session, each left registered until activated (with
+  no timeout before that); it keeps an activated session with subscriptions after its connection is
+  lost; and it lets any new channel take over a session by its authentication token, which is a
+  counter. Here a connection holds at most one session, the session is activated only over that
+  connection, a connection with no activated session is closed after ACTIVATION_DEADLINE_S, and a
+  session is closed with its connection, so its place is free at once.
 - It lets any client register servers that FindServers then lists; here RegisterServer is refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import weakref
 from typing import Any
 
-from asyncua import ua
-from asyncua.common.utils import ServiceError
+from asyncua import Server, ua
+from asyncua.common.utils import Buffer, ServiceError
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.crypto.uacrypto import der_from_x509, x509_from_der
+from asyncua.server.binary_server_asyncio import BinaryServer, OPCUAProtocol
 from asyncua.server.internal_server import InternalServer
 from asyncua.server.internal_session import InternalSession, SessionState
+from asyncua.server.uaprocessor import UaProcessor
+from asyncua.ua.ua_binary import struct_from_binary
 
-from .security import UserTokenCertificate
+from .security import AgentPermissionRuleset, UserTokenCertificate
 
 log = logging.getLogger(__name__)
 
+# A connection that has not activated a session this many seconds after it was opened is closed,
+# and with it any session it created.
+ACTIVATION_DEADLINE_S = 10.0
+
 _ANONYMOUS = User(role=UserRole.Anonymous)
+_CREATE_SESSION = ua.NodeId(ua.ObjectIds.CreateSessionRequest_Encoding_DefaultBinary)
+_ACTIVATE_SESSION = ua.NodeId(ua.ObjectIds.ActivateSessionRequest_Encoding_DefaultBinary)
 
 
 class AgentInternalServer(InternalServer):
-    """asyncua's InternalServer with a per-server session cap and channel-bound sessions."""
+    """asyncua's InternalServer with a per-server cap on activated sessions."""
 
     def __init__(self, *, user_manager: Any, max_sessions: int) -> None:
         super().__init__(user_manager=user_manager)
         self.max_sessions = max_sessions
-        self._client_sessions: weakref.WeakSet[InternalSession] = weakref.WeakSet()
+        self.max_pending_activation_seconds = ACTIVATION_DEADLINE_S
+        self._client_sessions: weakref.WeakSet[AgentSession] = weakref.WeakSet()
 
     @property
-    def live_sessions(self) -> int:
-        return sum(1 for session in self._client_sessions if session.state is not SessionState.Closed)
+    def activated_sessions(self) -> int:
+        return sum(1 for session in self._client_sessions if session.is_activated())
+
+    def claim_session_place(self, name: str) -> None:
+        """Refuse (BadTooManySessions) when every place is taken by an activated session."""
+        if self.activated_sessions >= self.max_sessions:
+            log.warning("refused a session from %s: %d sessions already open", name, self.max_sessions)
+            raise ServiceError(ua.StatusCodes.BadTooManySessions)
 
     def create_session(self, name: str, user: User = _ANONYMOUS, external: bool = False) -> InternalSession:
         if not external:
             return super().create_session(name, user=user, external=external)
-        if self.live_sessions >= self.max_sessions:
-            log.warning("refused a session from %s: %d sessions already open", name, self.max_sessions)
-            raise ServiceError(ua.StatusCodes.BadTooManySessions)
-        session = ChannelBoundSession(
-            self, self.aspace, self.subscription_service, name, user=user, external=True
-        )
+        self.claim_session_place(name)
+        session = AgentSession(self, self.aspace, self.subscription_service, name, user=user, external=True)
         self._client_sessions.add(session)
         return session
 
@@ -67,27 +88,109 @@ class AgentInternalServer(InternalServer):
         return UserTokenCertificate(super().verify_x509_token(isession, token, signature))
 
 
-class ChannelBoundSession(InternalSession):
-    """A session that can only be activated over a channel secured with its validated certificate."""
+class AgentSession(InternalSession):
+    """A client's session: it takes a place when first activated, if one is free."""
 
-    _client_certificate: bytes | None = None
-
-    async def create_session(
-        self, params: ua.CreateSessionParameters, sockname: tuple[str, int] | None = None
-    ) -> ua.CreateSessionResult:
-        # The base class runs the server's certificate validator on this certificate.
-        result = await super().create_session(params, sockname)
-        # Compared in the form the secure channel keeps its peer's certificate: the first of a chain.
-        self._client_certificate = der_from_x509(x509_from_der(params.ClientCertificate)) or None
-        return result
+    iserver: AgentInternalServer
 
     def activate_session(
         self, params: ua.ActivateSessionParameters, peer_certificate: bytes | None
     ) -> ua.ActivateSessionResult:
-        # An unsecured channel has no certificate; what it may do is the permission ruleset's call.
-        if peer_certificate and peer_certificate != self._client_certificate:
-            log.warning(
-                "refused to activate session %s: its channel certificate was not validated", self.name
-            )
-            raise ServiceError(ua.StatusCodes.BadSecurityChecksFailed)
+        if self.state is SessionState.Created:
+            self.iserver.claim_session_place(self.name)
         return super().activate_session(params, peer_certificate)
+
+
+class AgentUaProcessor(UaProcessor):
+    """Serves one client connection: at most one session, created and activated over it alone."""
+
+    async def _process_message(self, typeid: ua.NodeId, requesthdr: Any, seqhdr: Any, body: Buffer) -> Any:
+        if typeid == _CREATE_SESSION:
+            return await self._create_session(typeid, requesthdr, seqhdr, body)
+        if typeid == _ACTIVATE_SESSION and self.session is None:
+            # asyncua would look the session up by its authentication token and hand it to this
+            # connection; a session here belongs to the connection that created it.
+            log.warning("refused to activate a session %s did not create", self.name)
+            raise ServiceError(ua.StatusCodes.BadSessionIdInvalid)
+        return await super()._process_message(typeid, requesthdr, seqhdr, body)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            await self._close_session()
+
+    async def _create_session(self, typeid: ua.NodeId, requesthdr: Any, seqhdr: Any, body: Buffer) -> Any:
+        channel = self._connection.security_policy
+        if not isinstance(channel.permissions, AgentPermissionRuleset):
+            log.warning(
+                "refused a session from %s on an unsecured channel: the None security policy is not offered",
+                self.name,
+            )
+            raise ServiceError(ua.StatusCodes.BadSecurityPolicyRejected)
+        if channel.peer_certificate:
+            params = struct_from_binary(ua.CreateSessionParameters, body.copy())
+            if _first_certificate(params.ClientCertificate) != channel.peer_certificate:
+                log.warning(
+                    "refused a session from %s: it names another certificate than its channel's", self.name
+                )
+                raise ServiceError(ua.StatusCodes.BadSecurityChecksFailed)
+        await self._close_session()
+        try:
+            return await super()._process_message(typeid, requesthdr, seqhdr, body)
+        except BaseException:
+            # A refused CreateSession (untrusted certificate, no place) leaves nothing behind.
+            await self._close_session()
+            raise
+
+    async def _close_session(self) -> None:
+        watchdog = self._session_watchdog_task
+        if watchdog is not None and watchdog is not asyncio.current_task():
+            watchdog.cancel()
+        if self.session is not None:
+            await self.session.close_session(True)
+
+
+class AgentProtocol(OPCUAProtocol):
+    """asyncua's per-connection protocol, with an AgentUaProcessor."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        if self.processor is not None:
+            # Replaced before it has seen a byte: the message loop only starts on the next turn.
+            self.processor = AgentUaProcessor(self.iserver, self.transport, self.limits)
+            self.processor.set_policies(self.policies)
+
+
+class AgentServer(Server):
+    """asyncua's Server, serving every connection with an AgentUaProcessor."""
+
+    # asyncua builds its BinaryServer inside start() and assigns it here right before it starts
+    # listening, with no other hook for the connection protocol.
+    @property
+    def bserver(self) -> BinaryServer | None:
+        return self._binary_server
+
+    @bserver.setter
+    def bserver(self, binary_server: BinaryServer | None) -> None:
+        if binary_server is not None:
+            binary_server._make_protocol = lambda: _agent_protocol(binary_server)  # type: ignore[method-assign]
+        self._binary_server = binary_server
+
+
+def _agent_protocol(binary_server: BinaryServer) -> AgentProtocol:
+    return AgentProtocol(
+        iserver=binary_server.iserver,
+        policies=binary_server._policies,
+        clients=binary_server.clients,
+        closing_tasks=binary_server.closing_tasks,
+        limits=binary_server.limits,
+    )
+
+
+def _first_certificate(der: bytes | None) -> bytes:
+    """The first certificate of a DER chain, as a secure channel keeps its peer's; b"" if none."""
+    try:
+        return bytes(der_from_x509(x509_from_der(der)))
+    except ValueError:
+        return b""

@@ -2,9 +2,13 @@
 
 A client certificate is accepted when it is valid now, names the client's application URI, has the
 key usages OPC UA asks for, chains to a certificate in trusted/certs (through CAs in issuers/certs if
-need be) and is not revoked by a CRL in trusted/crl or issuers/crl. A refused certificate is copied to
-rejected/ so an administrator can review it and move it to trusted/certs; the trust list is re-read
-whenever those directories change, so that takes effect without a restart.
+need be) and is not revoked by a CRL in trusted/crl or issuers/crl. A CRL counts only if the
+certificate of its issuer (in trusted/certs or issuers/certs) verifies its signature; while a CRL of
+a certificate's issuer does not verify, that certificate is refused, as nobody can tell whether it
+is revoked. A refused certificate is copied to rejected/ (once, and at most
+REJECTED_WRITES_PER_MINUTE new files a minute) so an administrator can review it and move it to
+trusted/certs; the trust list is re-read whenever those directories change, so that takes effect
+without a restart.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import asyncio
 import logging
 import os
 import re
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from asyncua import ua
@@ -29,6 +36,10 @@ from ..identity.layout import PUBLIC_FILE_MODE
 log = logging.getLogger(__name__)
 
 MAX_REJECTED = 100
+# Anyone who can reach the endpoint can make the server refuse a certificate; each new one costs a
+# synced write on the device's storage, so only this many a minute are kept.
+REJECTED_WRITES_PER_MINUTE = 10
+_MINUTE_S = 60.0
 _SUFFIXES = (".der", ".pem", ".crt", ".cer", ".crl")
 
 
@@ -36,31 +47,46 @@ class DirectoryTrustStore(TrustStore):
     """asyncua's TrustStore over the OPC UA directory store.
 
     Only trusted/certs holds trust anchors; issuers/certs only helps build a chain to one, as Part 12
-    defines. A CRL revokes a certificate only if the CRL's issuer is the certificate's issuer.
-    Unreadable files are skipped with a warning rather than making every client untrusted.
+    defines. A CRL revokes a certificate only if the CRL's issuer is the certificate's issuer, and
+    counts only if a certificate of that issuer verifies its signature. Unreadable files are skipped
+    with a warning rather than making every client untrusted.
     """
 
     def __init__(self, layout: PkiLayout) -> None:
         super().__init__([layout.trusted_certs], [layout.trusted_crl, layout.issuer_crl])
         self._issuer_locations = [layout.issuer_certs]
-        self._anchor_count = 0
+        self._anchors: list[x509.Certificate] = []
         self._intermediates: list[x509.Certificate] = []
         self._crls: list[x509.CertificateRevocationList] = []
+        self._unverified_crl_issuers: dict[x509.Name, Path] = {}
 
     async def load_trust(self) -> None:
-        anchors = await asyncio.to_thread(_read_certificates, self.trust_locations)
+        self._anchors = await asyncio.to_thread(_read_certificates, self.trust_locations)
         self._intermediates = await asyncio.to_thread(_read_certificates, self._issuer_locations)
-        self._anchor_count = len(anchors)
         # cryptography refuses an empty store; no anchor simply means nobody is trusted.
-        self._trust_store = x509.verification.Store(anchors) if anchors else None
+        self._trust_store = x509.verification.Store(self._anchors) if self._anchors else None
 
     async def load_crl(self) -> None:
-        self._crls = await asyncio.to_thread(_read_crls, self.crl_locations)
+        """Load the CRLs; call after load_trust, whose certificates verify them."""
+        crls = await asyncio.to_thread(_read_crls, self.crl_locations)
+        issuers = self._anchors + self._intermediates
+        self._crls, self._unverified_crl_issuers = [], {}
+        for path, crl in crls:
+            if _signed_by_its_issuer(crl, issuers):
+                self._crls.append(crl)
+                continue
+            log.warning(
+                "CRL %s is not signed by a known certificate of its issuer %s: clients with "
+                "certificates of that issuer are refused until it is replaced",
+                path,
+                crl.issuer.rfc4514_string(),
+            )
+            self._unverified_crl_issuers.setdefault(crl.issuer, path)
 
     @property
     def counts(self) -> tuple[int, int, int]:
-        """(trusted certificates, issuer certificates, CRLs) as last loaded."""
-        return self._anchor_count, len(self._intermediates), len(self._crls)
+        """(trusted certificates, issuer certificates, verified CRLs) as last loaded."""
+        return len(self._anchors), len(self._intermediates), len(self._crls)
 
     def is_trusted(self, certificate: x509.Certificate) -> bool:
         if self._trust_store is None:
@@ -74,6 +100,18 @@ class DirectoryTrustStore(TrustStore):
         return True
 
     def is_revoked(self, certificate: x509.Certificate) -> bool:
+        """Whether a verified CRL revokes ``certificate``.
+
+        Raises ServiceError(BadCertificateRevocationUnknown) when a CRL of its issuer does not verify.
+        """
+        unverified = self._unverified_crl_issuers.get(certificate.issuer)
+        if unverified is not None:
+            log.warning(
+                "cannot tell whether %s is revoked: the CRL %s of its issuer does not verify",
+                certificate.subject.rfc4514_string(),
+                unverified,
+            )
+            raise ServiceError(ua.StatusCodes.BadCertificateRevocationUnknown)
         for crl in self._crls:
             if crl.issuer != certificate.issuer:
                 continue
@@ -84,20 +122,50 @@ class DirectoryTrustStore(TrustStore):
 
 
 class RejectedCertificates:
-    """rejected/: the last MAX_REJECTED refused certificates, one DER file each, oldest removed first."""
+    """rejected/: the last MAX_REJECTED refused certificates, one DER file each, oldest removed first.
 
-    def __init__(self, directory: Path, limit: int = MAX_REJECTED) -> None:
+    A certificate already there is not written again, and at most ``writes_per_minute`` new files
+    are written in any minute; beyond that a refused certificate is not kept.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        limit: int = MAX_REJECTED,
+        *,
+        writes_per_minute: int = REJECTED_WRITES_PER_MINUTE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._directory = directory
         self._limit = limit
+        self._writes_per_minute = writes_per_minute
+        self._clock = clock
+        self._recent_writes: deque[float] = deque()
+        self._lock = threading.Lock()
 
-    def keep(self, certificate: x509.Certificate) -> Path:
+    def keep(self, certificate: x509.Certificate) -> Path | None:
+        """The file in rejected/ that holds ``certificate``; None if too many were written this minute."""
         path = self._directory / f"{_file_stem(certificate)}.der"
-        write_atomically(path, certificate.public_bytes(serialization.Encoding.DER), PUBLIC_FILE_MODE)
-        # File systems stamp files with a coarse clock; a fine one keeps "oldest first" exact.
-        now = time.time_ns()
-        os.utime(path, ns=(now, now))
-        self._prune()
+        with self._lock:
+            if path.exists():
+                return path
+            if not self._may_write():
+                return None
+            write_atomically(path, certificate.public_bytes(serialization.Encoding.DER), PUBLIC_FILE_MODE)
+            # File systems stamp files with a coarse clock; a fine one keeps "oldest first" exact.
+            now = time.time_ns()
+            os.utime(path, ns=(now, now))
+            self._prune()
         return path
+
+    def _may_write(self) -> bool:
+        now = self._clock()
+        while self._recent_writes and now - self._recent_writes[0] >= _MINUTE_S:
+            self._recent_writes.popleft()
+        if len(self._recent_writes) >= self._writes_per_minute:
+            return False
+        self._recent_writes.append(now)
+        return True
 
     def _prune(self) -> None:
         entries = [
@@ -132,14 +200,17 @@ class TrustListValidator:
         except ServiceError as exc:
             status = ua.StatusCode(exc.code)
             path = await asyncio.to_thread(self._rejected.keep, certificate)
+            if path is None:
+                kept = f"No copy kept: more than {REJECTED_WRITES_PER_MINUTE} were refused this minute"
+            else:
+                kept = f"A copy is in {path}; move it to {self._layout.trusted_certs} to trust it"
             log.warning(
-                "refused client %s (%s, thumbprint %s): %s. A copy is in %s; move it to %s to trust it",
+                "refused client %s (%s, thumbprint %s): %s. %s",
                 application.ApplicationUri,
                 certificate.subject.rfc4514_string(),
                 certificate_thumbprint(certificate),
                 status.name,
-                path,
-                self._layout.trusted_certs,
+                kept,
             )
             raise
 
@@ -195,18 +266,30 @@ def _read_certificates(locations: list[Path]) -> list[x509.Certificate]:
     return certificates
 
 
-def _read_crls(locations: list[Path]) -> list[x509.CertificateRevocationList]:
-    crls: list[x509.CertificateRevocationList] = []
+def _read_crls(locations: list[Path]) -> list[tuple[Path, x509.CertificateRevocationList]]:
+    crls: list[tuple[Path, x509.CertificateRevocationList]] = []
     for path in _files(locations):
         data = path.read_bytes()
         try:
             if data.lstrip().startswith(b"-----BEGIN"):
-                crls.append(x509.load_pem_x509_crl(data))
+                crls.append((path, x509.load_pem_x509_crl(data)))
             else:
-                crls.append(x509.load_der_x509_crl(data))
+                crls.append((path, x509.load_der_x509_crl(data)))
         except ValueError as exc:
             log.warning("ignoring %s: not a CRL (%s)", path, exc)
     return crls
+
+
+def _signed_by_its_issuer(crl: x509.CertificateRevocationList, certificates: list[x509.Certificate]) -> bool:
+    for certificate in certificates:
+        if certificate.subject != crl.issuer:
+            continue
+        try:
+            if crl.is_signature_valid(certificate.public_key()):  # type: ignore[arg-type]
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
 
 
 def _file_stem(certificate: x509.Certificate) -> str:

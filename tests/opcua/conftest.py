@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from asyncua import Client, Node, ua
+from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.crypto.security_policies import SecurityPolicy, SecurityPolicyBasic256Sha256
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -77,6 +78,29 @@ class RecordingWriter:
     async def __call__(self, tag: str, value: TagValue) -> Quality:
         self.writes.append((tag, value))
         return self.answer
+
+
+class OneOperator:
+    """A user store with one user, "operator"; stands in for the real one."""
+
+    PASSWORD = "correct horse"
+
+    def __init__(self, role: UserRole = UserRole.User) -> None:
+        self._role = role
+
+    def authenticate_password(self, username: str, password: str) -> User | None:
+        if (username, password) == ("operator", self.PASSWORD):
+            return User(role=self._role, name=username)
+        return None
+
+    def authenticate_certificate(self, certificate: bytes) -> User | None:
+        return None
+
+
+def log_in_as_operator(client: Client) -> Client:
+    client.set_user("operator")
+    client.set_password(OneOperator.PASSWORD)
+    return client
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from asyncua.ua.uaerrors import (
     BadCertificateUntrusted,
     BadIdentityTokenRejected,
     BadSecurityChecksFailed,
+    BadSecurityPolicyRejected,
     BadServiceUnsupported,
     BadUserAccessDenied,
 )
@@ -87,7 +88,7 @@ async def test_client_trusted_by_moving_its_rejected_certificate_connects_withou
 
 
 @pytest.mark.parametrize("user_name", ["admin", "Admin"])
-async def test_admin_with_any_password_is_refused(
+async def test_admin_with_any_password_is_refused_without_a_user_store(
     tmp_path: Path, running_server: ServerFactory, client_identity: ClientIdentity, user_name: str
 ) -> None:
     async with running_server(opcua_config(tmp_path / "pki")) as server:
@@ -139,15 +140,15 @@ async def test_session_is_refused_unless_its_channel_certificate_is_the_validate
             await client.connect()
 
 
-async def test_unsecured_channel_gets_only_the_endpoints_when_the_none_policy_is_off(
+async def test_unsecured_channel_gets_no_session_when_the_none_policy_is_off(
     tmp_path: Path, running_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A client that ignores the advertised endpoints and sets up a session on an unsecured channel.
     monkeypatch.setattr(Client, "find_endpoint", staticmethod(lambda endpoints, *_: endpoints[0]))
     config = opcua_config(tmp_path / "pki", anonymous_read=True)
-    async with running_server(config) as server, Client(server.endpoint_url, timeout=10) as client:
-        with pytest.raises(BadUserAccessDenied):
-            await client.nodes.server_state.read_value()
+    async with running_server(config) as server:
+        with pytest.raises(BadSecurityPolicyRejected):
+            await Client(server.endpoint_url, timeout=10).connect()
 
 
 async def test_clients_cannot_register_other_servers_for_discovery(

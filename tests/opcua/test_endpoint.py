@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
+import pytest
 from asyncua import Client, ua
 
-from .conftest import SERVER_URI, ServerFactory, opcua_config
+from edge_agent.opcua import AgentOpcUaServer
+from edge_agent.opcua.server import InsecureEndpointError
+from edge_agent.tagstore import TagStore
+
+from .conftest import SERVER_URI, ServerFactory, free_port, opcua_config
 
 
-async def test_server_on_port_zero_advertises_the_port_the_os_chose(
-    tmp_path: Path, running_server: ServerFactory
+@pytest.mark.parametrize("opt_in", ["none_policy", "anonymous_read"])
+async def test_insecure_settings_changed_onto_a_network_endpoint_do_not_start(
+    tmp_path: Path, running_server: ServerFactory, opt_in: str
 ) -> None:
-    config = opcua_config(tmp_path / "pki").model_copy(update={"endpoint": "opc.tcp://127.0.0.1:0"})
-    async with running_server(config) as server:
-        endpoints = await Client(server.endpoint_url).connect_and_get_server_endpoints()
-        port = urlparse(server.endpoint_url).port
+    # The config refuses this; a copy changed after validation is refused by the server itself.
+    config = opcua_config(tmp_path / "pki", **{opt_in: True}).model_copy(
+        update={"endpoint": f"opc.tcp://0.0.0.0:{free_port()}"}
+    )
 
-    advertised = {urlparse(endpoint.EndpointUrl).port for endpoint in endpoints}
-    assert (port != 0, advertised) == (True, {port})
+    with pytest.raises(InsecureEndpointError, match="only allowed on a loopback endpoint"):
+        async with running_server(config):
+            pass
+
+
+def test_endpoint_without_a_port_is_refused_as_the_config_refuses_it(tmp_path: Path, store: TagStore) -> None:
+    config = opcua_config(tmp_path / "pki").model_copy(update={"endpoint": "opc.tcp://127.0.0.1"})
+
+    with pytest.raises(ValueError, match="must name a port"):
+        AgentOpcUaServer(config, store, server_name="edge-agent test", application_uri=SERVER_URI)
 
 
 async def test_server_describes_itself_as_edge_agent(tmp_path: Path, running_server: ServerFactory) -> None:

@@ -18,7 +18,15 @@ from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
 
-from .conftest import TAGS, RecordingWriter, ServerFactory, opcua_config, tag_node
+from .conftest import (
+    TAGS,
+    OneOperator,
+    RecordingWriter,
+    ServerFactory,
+    log_in_as_operator,
+    opcua_config,
+    tag_node,
+)
 
 NOTIFICATION_DEADLINE_S = 10
 SOURCE_TIME = datetime(2030, 5, 17, 8, 30, 15, 123456, tzinfo=UTC)
@@ -143,6 +151,21 @@ async def test_anonymous_write_is_refused(anonymous_client: Client, writer: Reco
     assert writer.writes == []
 
 
+async def test_logged_in_user_cannot_write_over_the_unsecured_channel(
+    tmp_path: Path, running_server: ServerFactory, writer: RecordingWriter
+) -> None:
+    config = opcua_config(tmp_path / "pki", security=["Basic256Sha256"], none_policy=True)
+    async with (
+        running_server(config, user_directory=OneOperator()) as server,
+        log_in_as_operator(Client(server.endpoint_url, timeout=10)) as operator,
+    ):
+        node = await tag_node(operator, "speed_setpoint")
+        with pytest.raises(BadUserAccessDenied):
+            await node.write_value(ua.Variant(1500, ua.VariantType.Int64))
+
+    assert writer.writes == []
+
+
 async def test_each_insecure_opt_in_is_logged_as_a_warning(
     tmp_path: Path, running_server: ServerFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -163,6 +186,6 @@ async def test_security_summary_names_the_insecure_endpoint(demo_server: AgentOp
 
     assert demo_server.security_summary() == [
         f"{url} Basic256Sha256 SignAndEncrypt",
-        f"{url} None (INSECURE, loopback demo)",
+        f"{url} None (INSECURE, loopback demo, read only)",
         f"{url} anonymous read-only sessions (INSECURE)",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,7 +111,8 @@ def issue_client(ca: Issued, application_uri: str = CLIENT_URI) -> Issued:
     return Issued(certificate, key)
 
 
-def revoke(ca: Issued, *revoked: Issued) -> bytes:
+def revoke(ca: Issued, *revoked: Issued, signed_with: rsa.RSAPrivateKey | None = None) -> bytes:
+    """A CRL of ``ca`` revoking ``revoked``; signed with ``signed_with`` instead of the CA key if given."""
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.certificate.subject)
@@ -124,7 +126,7 @@ def revoke(ca: Issued, *revoked: Issued) -> bytes:
             .revocation_date(NOW - timedelta(minutes=5))
             .build()
         )
-    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    return builder.sign(signed_with or ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 def client_application(uri: str = CLIENT_URI) -> ua.ApplicationDescription:
@@ -192,6 +194,30 @@ async def test_client_revoked_by_its_ca_is_refused(layout: PkiLayout) -> None:
     )
 
 
+async def test_client_missing_from_its_cas_crl_is_accepted(layout: PkiLayout) -> None:
+    ca = make_ca("site CA")
+    client = issue_client(ca)
+    (layout.trusted_certs / "site-ca.der").write_bytes(ca.der)
+    (layout.trusted_crl / "site-ca.crl").write_bytes(revoke(ca, issue_client(ca)))
+
+    assert await verdict(TrustListValidator(layout), client.certificate, client_application()) == "accepted"
+
+
+async def test_client_of_a_ca_whose_crl_is_not_signed_by_the_ca_is_refused(
+    layout: PkiLayout, caplog: pytest.LogCaptureFixture
+) -> None:
+    ca = make_ca("site CA")
+    client = issue_client(ca)
+    (layout.trusted_certs / "site-ca.der").write_bytes(ca.der)
+    (layout.trusted_crl / "site-ca.crl").write_bytes(revoke(ca, signed_with=_key()))
+
+    with caplog.at_level(logging.WARNING, logger="edge_agent.opcua.trust"):
+        refused = await verdict(TrustListValidator(layout), client.certificate, client_application())
+
+    logged = any("site-ca.crl" in record.getMessage() for record in caplog.records)
+    assert (refused, logged) == ("BadCertificateRevocationUnknown", True)
+
+
 async def test_certificate_of_another_application_is_refused(layout: PkiLayout, tmp_path: Path) -> None:
     identity = make_client_identity(tmp_path / "client", application_uri="urn:test:other-client")
     (layout.trusted_certs / "client.der").write_bytes(identity.der)
@@ -212,6 +238,31 @@ async def test_certificate_removed_from_trusted_is_refused_again(layout: PkiLayo
 
     after = await verdict(validator, identity.certificate, client_application())
     assert (before, after) == ("accepted", "BadCertificateUntrusted")
+
+
+async def test_certificate_refused_again_is_not_written_again(layout: PkiLayout, tmp_path: Path) -> None:
+    identity = make_client_identity(tmp_path / "client")
+    validator = TrustListValidator(layout)
+    await verdict(validator, identity.certificate, client_application())
+    (kept,) = layout.rejected.iterdir()
+    first = kept.stat()
+
+    await verdict(validator, identity.certificate, client_application())
+
+    again = kept.stat()
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+
+
+def test_rejected_directory_takes_at_most_ten_new_certificates_a_minute(tmp_path: Path) -> None:
+    now = [0.0]
+    rejected = RejectedCertificates(tmp_path, clock=lambda: now[0])
+    identities = [make_client_identity(tmp_path / f"c{i}", name=f"client{i}") for i in range(12)]
+
+    within_a_minute = [rejected.keep(identity.certificate) is not None for identity in identities[:11]]
+    now[0] = 60.0
+    a_minute_later = rejected.keep(identities[11].certificate) is not None
+
+    assert (within_a_minute, a_minute_later) == ([True] * 10 + [False], True)
 
 
 def test_rejected_directory_keeps_only_the_newest_certificates(tmp_path: Path) -> None:

@@ -7,34 +7,31 @@ from pathlib import Path
 
 import pytest
 from asyncua import Client, ua
-from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.ua.uaerrors import BadNotWritable, BadOutOfRange, BadTypeMismatch
 
 from edge_agent.quality import Quality
 
-from .conftest import RecordingWriter, ServerFactory, opcua_config, tag_node
-
-
-class OneOperator:
-    """A user store with one user; stands in for the real one."""
-
-    def authenticate_password(self, username: str, password: str) -> User | None:
-        if (username, password) == ("operator", "correct horse"):
-            return User(role=UserRole.User, name=username)
-        return None
-
-    def authenticate_certificate(self, certificate: bytes) -> User | None:
-        return None
+from .conftest import (
+    ClientIdentity,
+    OneOperator,
+    RecordingWriter,
+    ServerFactory,
+    log_in_as_operator,
+    opcua_config,
+    secure_client,
+    tag_node,
+    trust,
+)
 
 
 @pytest.fixture
-async def operator_client(tmp_path: Path, running_server: ServerFactory) -> AsyncIterator[Client]:
-    config = opcua_config(tmp_path / "pki", security=["Basic256Sha256"], none_policy=True)
+async def operator_client(
+    tmp_path: Path, running_server: ServerFactory, client_identity: ClientIdentity
+) -> AsyncIterator[Client]:
+    config = opcua_config(tmp_path / "pki", security=["Basic256Sha256"])
     async with running_server(config, user_directory=OneOperator()) as server:
-        client = Client(server.endpoint_url, timeout=10)
-        client.set_user("operator")
-        client.set_password("correct horse")
-        async with client:
+        trust(server, client_identity)
+        async with log_in_as_operator(await secure_client(server, client_identity)) as client:
             yield client
 
 
