@@ -40,15 +40,10 @@ class AgentRuntime:
                 self.store.declare(info)
                 if info.writable:
                     self.store.set_writer(info.name, source.write)
-        self.pipelines = []
         for model_config in config.models:
             for info in model_config.tag_infos():
                 self.store.declare(info)
-            try:
-                model_file = resolve_model_file(model_config, config.config_dir)
-            except FileNotFoundError:
-                model_file = config.config_dir / model_config.file  # refused, with the reason, at load
-            self.pipelines.append(ModelPipeline(model_config, model_file, self.store))
+        self.pipelines = self._pipelines_for(config)
         self.server = AgentOpcUaServer(
             config.opcua,
             self.store,
@@ -56,7 +51,18 @@ class AgentRuntime:
             application_uri=application_uri(config),
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._model_tasks: list[asyncio.Task[None]] = []
         self._serving = False
+
+    def _pipelines_for(self, config: Any) -> list[ModelPipeline]:
+        pipelines = []
+        for model_config in config.models:
+            try:
+                model_file = resolve_model_file(model_config, config.config_dir)
+            except FileNotFoundError:
+                model_file = config.config_dir / model_config.file  # refused, with the reason, at load
+            pipelines.append(ModelPipeline(model_config, model_file, self.store))
+        return pipelines
 
     async def prepare(self) -> None:
         """The slow part of starting that touches nothing shared: load and check the models."""
@@ -76,30 +82,57 @@ class AgentRuntime:
         self._serving = True
         for source in self.sources:
             self._spawn(f"source {source.name}", lambda s=source: self._run_source(s))
+        self._start_models()
+
+    def _start_models(self) -> None:
         for pipeline in self.pipelines:
-            self._spawn(f"model {pipeline.config.name}", pipeline.run)
+            if pipeline.refusal is not None:
+                _publish_all(
+                    self.store, [o.name for o in pipeline.config.tag_infos()], Quality.BadConfigurationError
+                )
+            task = asyncio.create_task(keep_running(f"model {pipeline.config.name}", pipeline.run))
+            self._model_tasks.append(task)
+
+    def can_swap_models_to(self, config: Any) -> bool:
+        """Whether ``config`` differs from the running one in its models only, publishing the same tags.
+
+        Then a reload swaps the models alone: drivers keep polling and OPC UA clients stay connected.
+        """
+
+        def model_tags(c: Any) -> list[Any]:
+            return [info for model in c.models for info in model.tag_infos()]
+
+        return (
+            config.asset == self.config.asset
+            and config.opcua == self.config.opcua
+            and config.sources == self.config.sources
+            and model_tags(config) == model_tags(self.config)
+        )
+
+    async def swap_models(self, config: Any) -> None:
+        """Load the new models beside the running ones, then switch over between two cycles."""
+        pipelines = self._pipelines_for(config)
+        for pipeline in pipelines:
+            await asyncio.to_thread(pipeline.load)
+        await _cancel(self._model_tasks)
+        self._model_tasks = []
+        self.pipelines, self.config = pipelines, config
+        self._start_models()
 
     async def _run_source(self, source: Source) -> None:
         try:
             await source.run(self.store)
         finally:
             # Whatever ended it (a stop, a reload, a crash), its values are no longer kept fresh.
-            stamp = now_ns()
-            for info in source.tag_infos():
-                self.store.publish(Reading(info.name, None, Quality.BadOutOfService, stamp))
+            _publish_all(self.store, [info.name for info in source.tag_infos()], Quality.BadOutOfService)
 
     def _spawn(self, name: str, run: Any) -> None:
         self._tasks.append(asyncio.create_task(keep_running(name, run), name=name))
 
     async def stop(self) -> None:
         """Stop models, sources and the server; safe to call more than once, and after a failed start."""
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
-            for task in pending:
-                log.error("%s did not stop within %.0f s", task.get_name(), STOP_TIMEOUT_S)
+        tasks, self._tasks, self._model_tasks = self._tasks + self._model_tasks, [], []
+        await _cancel(tasks)
         if self._serving:
             self._serving = False
             await self.server.stop()
@@ -119,3 +152,18 @@ class AgentRuntime:
         models = len(self.pipelines) - refused
         line = f"serving {len(tags)} tags, {models} model{'s' * (models != 1)}, {down} sources down"
         return line + (f", {refused} models refused" if refused else "")
+
+
+def _publish_all(store: TagStore, tags: list[str], quality: Quality) -> None:
+    stamp = now_ns()
+    for tag in tags:
+        store.publish(Reading(tag, None, quality, stamp))
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+        for task in pending:
+            log.error("%s did not stop within %.0f s", task.get_name(), STOP_TIMEOUT_S)

@@ -92,6 +92,14 @@ class Supervisor:
         log.info("reloading %s", self.config_path)
         try:
             config = await asyncio.to_thread(self.load)
+            if config == old.config:
+                log.info("reloaded: the config is unchanged; %s", old.status())
+                return True
+            if old.can_swap_models_to(config):
+                await old.swap_models(config)
+                self.reloads += 1
+                log.info("reloaded: models swapped, drivers and server kept; %s", old.status())
+                return True
             candidate = AgentRuntime(config)
             await candidate.prepare()  # models are checked while the old runtime still serves
         except ConfigError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import subprocess
@@ -72,11 +73,9 @@ async def served_tags(endpoint: str) -> dict[str, ua.StatusCode]:
         ns = await client.get_namespace_index(TAGS_NS)
         result = {}
         for tag in ("motor_temperature", "motor_speed"):
-            try:
-                value = await client.get_node(ua.NodeId(tag, ns)).read_data_value()
-            except ua.UaStatusCodeError:
-                continue
-            result[tag] = value.StatusCode
+            value = await client.get_node(ua.NodeId(tag, ns)).read_data_value(raise_on_bad_status=False)
+            if value.StatusCode.value != ua.StatusCodes.BadNodeIdUnknown:
+                result[tag] = value.StatusCode
         return result
 
 
@@ -150,7 +149,71 @@ def test_a_sighup_while_starting_is_not_fatal_and_reloads_once_ready(tmp_path: P
     try:
         wait_for_log(process, "starting with")
         process.send(signal.SIGHUP)
-        wait_for_log(process, "reloaded: serving")
+        wait_for_log(process, "reloaded: the config is unchanged")
         assert process.process.poll() is None
     finally:
         assert process.stop() == 0
+
+
+MODEL_CONFIG = """\
+asset:
+  id: urn:example:aas:test-pump
+  global_asset_id: urn:example:asset:test-pump
+opcua:
+  endpoint: {endpoint}
+  pki: {pki}
+  insecure: {{none_policy: true, anonymous_read: true}}
+sources:
+  - name: pump_plc
+    driver: modbus
+    host: 127.0.0.1
+    port: {modbus_port}
+    poll: 100ms
+    points:
+      - {{name: motor_temperature, kind: input, address: 0, type: float32}}
+      - {{name: vibration_rms, kind: input, address: 2, scale: 0.01}}
+      - {{name: discharge_pressure, kind: input, address: 3, scale: 0.01}}
+      - {{name: flow_rate, kind: input, address: 4, scale: 0.1}}
+      - {{name: motor_speed, kind: input, address: 5}}
+models:
+  - name: pump_health
+    file: pump_anomaly.tflite
+    every: 100ms
+    inputs:
+      tags: [motor_temperature, vibration_rms, discharge_pressure, flow_rate, motor_speed]
+      window: 16
+    outputs:
+      - {{name: anomaly_score, index: 0}}
+      - {{name: anomaly, from: anomaly_score, above: {above}}}
+"""
+
+
+async def test_a_reload_that_changes_only_models_keeps_drivers_and_clients(tmp_path: Path, pump: int) -> None:
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
+    config = tmp_path / "config.yaml"
+    settings = {"endpoint": endpoint, "pki": tmp_path / "pki", "modbus_port": pump}
+    config.write_text(MODEL_CONFIG.format(above=1.0, **settings))
+    process = AgentProcess(["run", str(config)], tmp_path / "agent.log")
+    try:
+        wait_for_log(process, "ready: serving")
+        async with Client(endpoint) as client:
+            ns = await client.get_namespace_index(TAGS_NS)
+            score = client.get_node(ua.NodeId("anomaly_score", ns))
+            alarm = client.get_node(ua.NodeId("anomaly", ns))
+            for _ in range(100):
+                if (await score.read_data_value(raise_on_bad_status=False)).StatusCode.is_good():
+                    break
+                await asyncio.sleep(0.1)
+            assert (await alarm.read_value()) is False
+            config.write_text(MODEL_CONFIG.format(above=-1.0, **settings))  # any score is an anomaly now
+            mark = len(process.log())
+            process.send(signal.SIGHUP)
+            wait_for_log(process, "models swapped", after=mark)
+            for _ in range(100):  # the same session, still open: the server was not restarted
+                if (await alarm.read_data_value(raise_on_bad_status=False)).Value.Value is True:
+                    break
+                await asyncio.sleep(0.1)
+            assert (await alarm.read_value()) is True
+        assert "connection to" not in process.log()[mark:]  # the Modbus link was never dropped
+    finally:
+        process.stop()
