@@ -229,6 +229,16 @@ ValueRange = Annotated[tuple[float, float], BeforeValidator(_range_shape), After
 """The engineering range ``[low, high]`` of a value, for clients that scale a gauge or check limits."""
 
 
+def _scale_not_zero(scale: float) -> float:
+    if scale == 0:
+        raise invalid("scale_zero", "must not be 0: the value is raw * scale + offset")
+    return scale
+
+
+Scale = Annotated[float, AfterValidator(_scale_not_zero)]
+"""The factor of a scaled value, raw * scale + offset; with 0 every reading would be the offset."""
+
+
 class PointConfigBase(ConfigModel):
     """What every point of every driver has: the tag's name, unit and description."""
 

@@ -15,6 +15,7 @@ from drivers.base_config import (
     DeclaredTag,
     Duration,
     PointConfigBase,
+    Scale,
     SourceConfigBase,
     ValueRange,
     at_least,
@@ -240,7 +241,7 @@ class GpioAnalogInput(PointConfigBase):
     """Where the chip sits on the SPI bus."""
     differential: bool | None = None
     """Read the channel against its neighbour (channel 0 against 1, 1 against 0, ...)."""
-    scale: float = 1.0
+    scale: Scale = 1.0
     """The value is raw * scale + offset, where raw is the reading from 0 to 1 of full scale."""
     offset: float = 0.0
     """The value is raw * scale + offset."""
@@ -250,13 +251,6 @@ class GpioAnalogInput(PointConfigBase):
     """How often the channel is read."""
     deadband: Annotated[float, Field(ge=0)] = 0.0
     """A new value is published only when it differs from the last published one by more than this."""
-
-    @field_validator("scale")
-    @classmethod
-    def _scale_not_zero(cls, scale: float) -> float:
-        if scale == 0:
-            raise invalid("scale_zero", "must not be 0: the value is raw * scale + offset")
-        return scale
 
     @model_validator(mode="after")
     def _fits_the_chip(self) -> GpioAnalogInput:

@@ -1,13 +1,13 @@
-"""The config of a Modbus source: how to reach the bus, the devices on it, and their register maps.
+"""The config of a Modbus source: how to reach the bus, the devices on it, and the checks across points.
 
 A source is one connection: a TCP device or gateway (``tcp``), a serial line (``rtu``), or a TCP serial
 gateway spoken to in RTU frames (``rtu_over_tcp``). One or more devices, told apart by their unit id,
-answer on it. Device settings given on the source are the defaults of every device.
+answer on it. Device settings given on the source are the defaults of every device. Each point on its
+own is described in ``point_config``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -20,55 +20,35 @@ from drivers.base_config import (
     ConfigPath,
     DeclaredTag,
     Duration,
-    PointConfigBase,
     SourceConfigBase,
-    ValueRange,
     at_least,
     config_error,
     invalid,
     shown,
 )
-from edge_agent.tags import DataType, TagInfo
 
-LAST_ADDRESS = 65535
+from .point_config import ModbusPoint
+
 MAX_REGISTERS_PER_READ = 125  # Modbus application protocol limit for function codes 3 and 4
 MAX_BITS_PER_READ = 2000  # ... and for function codes 1 and 2
-MAX_STRING_LENGTH = 250
 DEFAULT_TCP_PORT = 502
 
-Kind = Literal["coil", "discrete", "input", "holding"]
-PointType = Literal[
-    "bool", "bit", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "string"
-]
-WordOrder = Literal["ABCD", "CDAB", "BADC", "DCBA"]
 Transport = Literal["tcp", "rtu", "rtu_over_tcp"]
 
-BIT_KINDS = ("coil", "discrete")
-REGISTER_COUNTS: dict[str, int] = {
-    "bool": 1,
-    "bit": 1,
-    "int16": 1,
-    "uint16": 1,
-    "int32": 2,
-    "uint32": 2,
-    "float32": 2,
-    "int64": 4,
-    "uint64": 4,
-    "float64": 4,
-}
-INTEGER_TYPES = ("int16", "uint16", "int32", "uint32", "int64", "uint64")
-NUMERIC_TYPES = (*INTEGER_TYPES, "float32", "float64")
-TABLE_NAMES = {
-    "coil": "coils",
-    "discrete": "discrete inputs",
-    "input": "input registers",
-    "holding": "holding registers",
-}
 TCP_TRANSPORTS = ("tcp", "rtu_over_tcp")
 SERIAL_SETTINGS = ("baudrate", "parity", "stopbits", "bytesize")
 STANDARD_BAUDRATES = (1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200, 230400)
 # On a serial line unit 0 is the broadcast address (no device answers it) and 248..255 are reserved.
 SERIAL_UNITS = range(1, 248)
+DEVICE_SETTINGS = (
+    "poll",
+    "timeout",
+    "retries",
+    "max_registers_per_request",
+    "max_bits_per_request",
+    "max_gap",
+)
+"""What a device may set for itself; where it does not, the source's value holds."""
 
 
 def _one_of(values: tuple[int, ...], what: str) -> Any:
@@ -83,197 +63,9 @@ def _one_of(values: tuple[int, ...], what: str) -> Any:
     return Annotated[int, AfterValidator(check), WithJsonSchema({"type": "integer", "enum": list(values)})]
 
 
-def _not_negative(value: float) -> float:
-    if value < 0:
-        raise invalid("negative", f"must be 0 or more (got {shown(value)})")
-    return value
-
-
-Deadband = Annotated[float, AfterValidator(_not_negative), WithJsonSchema({"type": "number", "minimum": 0})]
 Baudrate = _one_of(STANDARD_BAUDRATES, "a standard rate")
 StopBits = _one_of((1, 2), "one of")
 DataBits = _one_of((7, 8), "one of")
-
-
-class ModbusPoint(PointConfigBase):
-    """One value of a device: a coil, a discrete input, or a number, bit or text in registers."""
-
-    kind: Kind
-    """The table: coil (read/write bits, function 1), discrete (read-only bits, function 2), input
-    (read-only registers, function 4) or holding (read/write registers, function 3)."""
-    address: Annotated[int, Field(ge=0, le=LAST_ADDRESS)]
-    """Zero-based address as on the wire (register 40001 in the old numbering is holding 0)."""
-    type: PointType = "uint16"
-    """How the value is held: bool for coils and discrete inputs (their default), bit for one bit of a
-    register, a number type, or string; uint16 is the default for registers."""
-    bit: Annotated[int, Field(ge=0, le=15)] | None = None
-    """For type bit: which bit of the register, 0 being the least significant."""
-    length: Annotated[int, Field(ge=1, le=MAX_STRING_LENGTH)] | None = None
-    """For type string: its length in characters (bytes); it takes length / 2 registers, rounded up."""
-    word_order: WordOrder = "ABCD"
-    """Where each byte of the value sits on the wire, the value's bytes being A, B, C, D from the most
-    significant: ABCD big-endian, CDAB registers in reverse order, BADC bytes swapped in each register,
-    DCBA both (little-endian)."""
-    scale: float = 1.0
-    """The value is raw * scale + offset."""
-    offset: float = 0.0
-    """The value is raw * scale + offset."""
-    range: ValueRange | None = None
-    """The value's engineering range [low, high], published to OPC UA clients."""
-    deadband: Deadband = 0.0
-    """A new value is published only when it differs from the last published one by more than this."""
-    writable: bool = False
-    """Whether OPC UA clients may write the value (holding registers and coils only)."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _type_follows_the_kind(cls, data: Any) -> Any:
-        # A coil or discrete input can only be a bool, so that is its default; a register's is uint16.
-        if isinstance(data, dict) and "type" not in data and data.get("kind") in BIT_KINDS:
-            return {**data, "type": "bool"}
-        return data
-
-    @field_validator("scale")
-    @classmethod
-    def _scale_not_zero(cls, scale: float) -> float:
-        if scale == 0:
-            raise invalid("scale_zero", "must not be 0: the value is raw * scale + offset")
-        return scale
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ModbusPoint:
-        self._type_fits_the_kind()
-        self._writable_kind()
-        self._bit_and_length()
-        self._word_order_fits()
-        self._numeric_keys()
-        last_start = LAST_ADDRESS - self.register_count + 1
-        if self.address > last_start:
-            raise config_error(
-                f"{self.size_text()} takes {self.register_count} registers, so its address must be at most "
-                f"{last_start} (got {self.address})",
-                ("address",),
-            )
-        return self
-
-    def _type_fits_the_kind(self) -> None:
-        if self.is_bit_table and self.type != "bool":
-            raise config_error(
-                f"{TABLE_NAMES[self.kind]} hold single bits, so their type is bool (got {shown(self.type)})",
-                ("type",),
-            )
-        if not self.is_bit_table and self.type == "bool":
-            raise config_error(
-                f"type bool is for coils and discrete inputs; for one bit of a register use type bit "
-                f"with bit: 0..15, or a number type for the whole {TABLE_NAMES[self.kind][:-1]}",
-                ("type",),
-            )
-
-    def _writable_kind(self) -> None:
-        if self.writable and self.kind in ("input", "discrete"):
-            raise config_error(
-                f"{TABLE_NAMES[self.kind]} are read-only; only holding registers and coils can be writable",
-                ("writable",),
-            )
-
-    def _bit_and_length(self) -> None:
-        if self.type == "bit" and self.bit is None:
-            raise config_error(
-                "required key is missing; type bit needs the bit's number, 0 (least significant) to 15",
-                ("bit",),
-            )
-        if self.type != "bit" and self.bit is not None:
-            raise config_error(f"bit is only for type bit (this point is {self.type})", ("bit",))
-        if self.type == "string" and self.length is None:
-            raise config_error(
-                f"required key is missing; type string needs its length in characters, "
-                f"1..{MAX_STRING_LENGTH}",
-                ("length",),
-            )
-        if self.type != "string" and self.length is not None:
-            raise config_error(f"length is only for type string (this point is {self.type})", ("length",))
-
-    def _word_order_fits(self) -> None:
-        if self.is_bit_table:
-            if "word_order" in self.model_fields_set:
-                raise config_error(
-                    f"{TABLE_NAMES[self.kind]} are single bits; word_order is for registers", ("word_order",)
-                )
-            return
-        if self.word_order in ("ABCD", "BADC"):
-            return
-        if self.type == "string":
-            raise config_error(
-                "a string's characters are in order, so word_order can only be ABCD, or BADC for bytes "
-                f"swapped in each register (got {shown(self.word_order)})",
-                ("word_order",),
-            )
-        if self.register_count == 1:
-            raise config_error(
-                f"a {self.type} point takes one register, so word_order can only be ABCD, or BADC for "
-                f"swapped bytes (got {shown(self.word_order)})",
-                ("word_order",),
-            )
-
-    def _numeric_keys(self) -> None:
-        if self.type in NUMERIC_TYPES:
-            return
-        for key in ("scale", "offset", "deadband", "range"):
-            if key in self.model_fields_set:
-                raise config_error(f"{key} is only for number types (this point is {self.type})", (key,))
-
-    @property
-    def is_bit_table(self) -> bool:
-        """Whether the point is a coil or a discrete input, addressed by bit rather than by register."""
-        return self.kind in BIT_KINDS
-
-    @property
-    def register_count(self) -> int:
-        """Registers the point takes (1 for a coil or discrete input: there it counts one bit)."""
-        if self.type == "string":
-            return math.ceil((self.length or 0) / 2)
-        return REGISTER_COUNTS[self.type]
-
-    @property
-    def last_address(self) -> int:
-        return self.address + self.register_count - 1
-
-    @property
-    def data_type(self) -> DataType:
-        """The tag's type: scaled or offset integers become floats."""
-        if self.type in ("bool", "bit"):
-            return "bool"
-        if self.type == "string":
-            return "string"
-        if self.type in INTEGER_TYPES and self.scale == 1 and self.offset == 0:
-            return "int"
-        return "float"
-
-    def size_text(self) -> str:
-        """'a float32 point', 'a string of 12 characters': what a message about its size calls it."""
-        if self.type == "string":
-            return f"a string of {self.length} characters"
-        return f"a {self.type} point"
-
-    def span_text(self) -> str:
-        """Where the point is in its table: '100', '100..101' or '100 bit 3'."""
-        if self.type == "bit":
-            return f"{self.address} bit {self.bit}"
-        if self.register_count == 1:
-            return str(self.address)
-        return f"{self.address}..{self.last_address}"
-
-    def tag_info(self, source: str) -> TagInfo:
-        return TagInfo(
-            name=self.name,
-            source=source,
-            data_type=self.data_type,
-            unit=self.unit,
-            range=self.range,
-            writable=self.writable,
-            description=self.description,
-        )
-
 
 Unit = Annotated[int, Field(ge=0, le=255)]
 Poll = Annotated[Duration, at_least("10ms")]
@@ -304,6 +96,10 @@ class ModbusDeviceConfig(ConfigModel):
     """Unused registers a merged read may bridge; default: the source's."""
     points: Points
     """The device's points: one entry per tag."""
+
+    def own_settings(self) -> dict[str, Any]:
+        """The settings this device gives itself, by name; the others come from the source."""
+        return {key: value for key in DEVICE_SETTINGS if (value := getattr(self, key)) is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,38 +245,15 @@ class ModbusSourceConfig(SourceConfigBase):
 
     def devices_resolved(self) -> list[ModbusDevice]:
         """Every device on the connection, with the source's settings filled in where it gives none."""
+        defaults = {key: getattr(self, key) for key in DEVICE_SETTINGS}
         if self.devices is None:
-            return [
-                ModbusDevice(
-                    unit=self.unit,
-                    poll=self.poll,
-                    timeout=self.timeout,
-                    retries=self.retries,
-                    max_registers_per_request=self.max_registers_per_request,
-                    max_bits_per_request=self.max_bits_per_request,
-                    max_gap=self.max_gap,
-                    points=tuple(self.points or ()),
-                )
-            ]
+            return [ModbusDevice(unit=self.unit, points=tuple(self.points or ()), **defaults)]
         return [
             ModbusDevice(
                 unit=device.unit,
-                poll=self.poll if device.poll is None else device.poll,
-                timeout=self.timeout if device.timeout is None else device.timeout,
-                retries=self.retries if device.retries is None else device.retries,
-                max_registers_per_request=(
-                    self.max_registers_per_request
-                    if device.max_registers_per_request is None
-                    else device.max_registers_per_request
-                ),
-                max_bits_per_request=(
-                    self.max_bits_per_request
-                    if device.max_bits_per_request is None
-                    else device.max_bits_per_request
-                ),
-                max_gap=self.max_gap if device.max_gap is None else device.max_gap,
                 points=tuple(device.points),
                 points_path=("devices", index, "points"),
+                **{**defaults, **device.own_settings()},
             )
             for index, device in enumerate(self.devices)
         ]

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from gpiozero.pins.mock import MockSPIDevice
 
-from drivers.gpio.config import GpioSourceConfig
 from drivers.gpio.factories import pin_factory
-from drivers.gpio.source import GpioSource
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
 from tests.waiting import eventually
+
+from .gpio_panel import panel, running
 
 BITS = 10
 FULL_SCALE = 2**BITS - 1
@@ -62,23 +59,6 @@ def adc() -> Iterator[SimulatedMcp3008]:
         yield chip
     finally:
         chip.close()
-
-
-def panel(*points: dict[str, Any]) -> GpioSource:
-    config = {"name": "panel", "driver": "gpio", "pin_factory": "mock", "points": list(points)}
-    return GpioSource(GpioSourceConfig.model_validate(config))
-
-
-@contextlib.asynccontextmanager
-async def running(source: GpioSource) -> AsyncIterator[TagStore]:
-    store = TagStore(source.tag_infos())
-    task = asyncio.create_task(source.run(store))
-    try:
-        yield store
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def near(store: TagStore, tag: str, expected: float, tolerance: float) -> bool:

@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
-
-from drivers.gpio.config import GpioSourceConfig
 from drivers.gpio.factories import pin_factory
-from drivers.gpio.source import GpioSource
 from edge_agent.quality import Quality
 from edge_agent.tagstore import TagStore
 from tests.waiting import eventually
 
-
-def panel(*points: dict[str, Any]) -> GpioSource:
-    config = {"name": "panel", "driver": "gpio", "pin_factory": "mock", "points": list(points)}
-    return GpioSource(GpioSourceConfig.model_validate(config))
-
-
-@contextlib.asynccontextmanager
-async def running(source: GpioSource) -> AsyncIterator[TagStore]:
-    """The source running into a tag store that routes writes to it, as the agent wires them."""
-    store = TagStore(source.tag_infos())
-    for info in source.tag_infos():
-        if info.writable:
-            store.set_writer(info.name, source.write)
-    task = asyncio.create_task(source.run(store))
-    try:
-        yield store
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+from .gpio_panel import panel, running
 
 
 def is_good(store: TagStore, tag: str) -> bool:

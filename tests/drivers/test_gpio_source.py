@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from drivers.gpio.config import GpioSourceConfig
 from drivers.gpio.factories import pin_factory
-from drivers.gpio.source import GpioSource
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, now_ns
 from edge_agent.tagstore import TagStore
 from tests.waiting import eventually
 
-
-def panel(*points: dict[str, Any], factory: str | None = "mock") -> GpioSource:
-    config: dict[str, Any] = {"name": "panel", "driver": "gpio", "points": list(points)}
-    if factory is not None:
-        config["pin_factory"] = factory
-    return GpioSource(GpioSourceConfig.model_validate(config))
-
-
-@contextlib.asynccontextmanager
-async def running(source: GpioSource) -> AsyncIterator[TagStore]:
-    store = TagStore(source.tag_infos())
-    task = asyncio.create_task(source.run(store))
-    try:
-        yield store
-        assert not task.done(), "run() returned or raised while the source should be running"
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+from .gpio_panel import panel, running
 
 
 def history(store: TagStore, tag: str) -> list[Reading]:

@@ -202,3 +202,26 @@ async def tag_node(client: Client, tag: str) -> Node:
     """The variable of ``tag``, found the way a client finds it: through the namespace URI."""
     namespace_index = await client.get_namespace_index(NAMESPACE_URI)
     return client.get_node(ua.NodeId(tag, namespace_index))
+
+
+OperatorSessionFactory = Callable[..., AbstractAsyncContextManager[Client]]
+
+
+@pytest.fixture
+def operator_session(
+    tmp_path: Path, running_server: ServerFactory, client_identity: ClientIdentity
+) -> OperatorSessionFactory:
+    """``async with operator_session(role=..., security=[...]) as client:`` -- a started server that
+    trusts the client, and the client signed in over SignAndEncrypt as the one operator of the user store."""
+
+    @asynccontextmanager
+    async def connect(
+        *, role: UserRole = UserRole.User, security: list[str] | None = None
+    ) -> AsyncIterator[Client]:
+        config = opcua_config(tmp_path / "pki", security=security)
+        async with running_server(config, user_directory=OneOperator(role)) as server:
+            trust(server, client_identity)
+            async with log_in_as_operator(await secure_client(server, client_identity)) as client:
+                yield client
+
+    return connect

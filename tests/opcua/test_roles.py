@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 from asyncua import Client, ua
 from asyncua.crypto.permission_rules import UserRole
 from asyncua.ua.uaerrors import UaStatusCodeError
 
-from .conftest import (
-    ClientIdentity,
-    OneOperator,
-    ServerFactory,
-    log_in_as_operator,
-    opcua_config,
-    secure_client,
-    tag_node,
-    trust,
-)
+from .conftest import OperatorSessionFactory, tag_node
 
 
 @pytest.fixture
-async def admin_client(
-    tmp_path: Path, running_server: ServerFactory, client_identity: ClientIdentity
-) -> AsyncIterator[Client]:
-    directory = OneOperator(role=UserRole.Admin)
-    async with running_server(opcua_config(tmp_path / "pki"), user_directory=directory) as server:
-        trust(server, client_identity)
-        async with log_in_as_operator(await secure_client(server, client_identity)) as client:
-            yield client
+async def admin_client(operator_session: OperatorSessionFactory) -> AsyncIterator[Client]:
+    async with operator_session(role=UserRole.Admin) as client:
+        yield client
 
 
 async def add_an_object(client: Client) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from asyncua import Client, ua
@@ -11,28 +10,13 @@ from asyncua.ua.uaerrors import BadNotWritable, BadOutOfRange, BadTypeMismatch
 
 from edge_agent.quality import Quality
 
-from .conftest import (
-    ClientIdentity,
-    OneOperator,
-    RecordingWriter,
-    ServerFactory,
-    log_in_as_operator,
-    opcua_config,
-    secure_client,
-    tag_node,
-    trust,
-)
+from .conftest import OperatorSessionFactory, RecordingWriter, tag_node
 
 
 @pytest.fixture
-async def operator_client(
-    tmp_path: Path, running_server: ServerFactory, client_identity: ClientIdentity
-) -> AsyncIterator[Client]:
-    config = opcua_config(tmp_path / "pki", security=["Basic256Sha256"])
-    async with running_server(config, user_directory=OneOperator()) as server:
-        trust(server, client_identity)
-        async with log_in_as_operator(await secure_client(server, client_identity)) as client:
-            yield client
+async def operator_client(operator_session: OperatorSessionFactory) -> AsyncIterator[Client]:
+    async with operator_session(security=["Basic256Sha256"]) as client:
+        yield client
 
 
 async def test_write_reaches_the_source_of_the_tag(operator_client: Client, writer: RecordingWriter) -> None:
