@@ -126,8 +126,11 @@ class DevicePoller:
                 wait = ticker.advance()
             self.cycles += 1
             self._poll_now.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+            # arrives just as the event is set, and the poller would outlive its source.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poll_now.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._poll_now.wait()
 
     async def poll_once(self, sink: ReadingSink) -> None:
         """Read every request of the plan once and publish; DeviceUnreachable if the device did not answer."""

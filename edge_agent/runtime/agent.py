@@ -161,9 +161,18 @@ def _publish_all(store: TagStore, tags: list[str], quality: Quality) -> None:
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+    """Cancel and wait, cancelling again what is still running.
+
+    A library's ``asyncio.wait_for`` (pymodbus uses it) can swallow a cancellation that lands just as its
+    answer arrives (Python 3.11); asking again stops such a task at its next await.
+    """
+    pending = {task for task in tasks if not task.done()}
+    rounds = 3
+    for _ in range(rounds):
+        if not pending:
+            return
         for task in pending:
-            log.error("%s did not stop within %.0f s", task.get_name(), STOP_TIMEOUT_S)
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=STOP_TIMEOUT_S / rounds)
+    for task in pending:
+        log.error("%s did not stop within %.0f s", task.get_name(), STOP_TIMEOUT_S)

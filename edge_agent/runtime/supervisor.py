@@ -134,7 +134,8 @@ class Supervisor:
                 log.exception("the previous config failed to start too; trying again in %.0f s", delay)
                 await runtime.stop()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), delay)
+                    async with asyncio.timeout(delay):  # not wait_for: it can swallow a cancellation (3.11)
+                        await self._stop.wait()
                 continue
             self.runtime = runtime
             self._ready()
