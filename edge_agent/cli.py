@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the config's JSON Schema (for editor autocompletion)")
 
+    export = commands.add_parser("export-aas", help="print the asset's Asset Administration Shell (AAS V3)")
+    export.add_argument("config", type=Path)
+    export.add_argument("--format", choices=["json", "aasx"], default="json", dest="export_format")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+
     from edge_agent.demo import DEMO_CONFIG
 
     demo = commands.add_parser("demo", help="run the agent against a simulated pump and panel")
@@ -79,6 +84,35 @@ def _plan(path: Path) -> int:
         print(f"{path}: no Modbus sources")
     for source in modbus:
         print(describe_plan(source))
+    return EXIT_OK
+
+
+def _export_aas(path: Path, export_format: str, output: Path | None) -> int:
+    from edge_agent.aas import build_environment, describe_models, to_json, verify, write_aasx
+    from edge_agent.identity import PkiLayout
+
+    config = load_config(path)
+    certificate = PkiLayout(config.opcua.pki).own_certificate
+    der = certificate.read_bytes() if certificate.is_file() else None
+    environment = build_environment(config, certificate_der=der, model_info=describe_models(config))
+    for problem in verify(environment):
+        log.warning("the shell breaks an AAS constraint: %s", problem)
+    if export_format == "json":
+        text = to_json(environment) + "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+        return EXIT_OK
+    if output is None:
+        if sys.stdout.isatty():
+            print("an AASX package is binary: give -o FILE or redirect the output", file=sys.stderr)
+            return EXIT_FAILURE
+        sys.stdout.flush()
+        write_aasx(environment, sys.stdout.buffer)
+        return EXIT_OK
+    with output.open("wb") as file:
+        write_aasx(environment, file)
     return EXIT_OK
 
 
@@ -127,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.config)
         if args.command == "plan":
             return _plan(args.config)
+        if args.command == "export-aas":
+            return _export_aas(args.config, args.export_format, args.output)
         if args.command == "run":
             return _run(args.config)
         return _demo(args)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from drivers.base_config import ConfigModel, Identifier, invalid, shown
+from drivers.base_config import ConfigIssue, ConfigModel, Identifier, invalid, shown
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 _COUNTRY = re.compile(r"[A-Z]{2}")
@@ -46,6 +47,10 @@ class Nameplate(ConfigModel):
     """What the product is, as the manufacturer names it."""
     serial_number: NonEmpty
     """The machine's serial number; quote it when it looks like a number."""
+    order_code: NonEmpty | None = None
+    """The manufacturer's order code (IDTA 02006 OrderCodeOfManufacturer, which the template requires)."""
+    article_number: NonEmpty | None = None
+    """The manufacturer's article number (IDTA 02003 ManufacturerArticleNumber)."""
     year_of_construction: Annotated[int, Field(ge=1900, le=2100)] | None = None
     """The year the machine was built."""
     address: Address | None = None
@@ -82,3 +87,15 @@ class AssetConfig(ConfigModel):
     """The digital nameplate; without it the shell has no Nameplate submodel."""
     technical_data: list[TechnicalProperty] = []
     """Rated values and other fixed data of the machine."""
+
+    def issues(self) -> Iterator[ConfigIssue]:
+        seen: dict[str, int] = {}
+        for index, datum in enumerate(self.technical_data):
+            if datum.name in seen:
+                yield ConfigIssue(
+                    ("technical_data", index, "name"),
+                    f"technical datum '{datum.name}' is already defined",
+                    first=("technical_data", seen[datum.name], "name"),
+                )
+            else:
+                seen[datum.name] = index

@@ -1,0 +1,75 @@
+"""One tag as a live AAS Property: its type, unit, range, whether clients may write it, its value now."""
+
+from __future__ import annotations
+
+from aas_core3 import types as aas
+
+from edge_agent.tags import DataType, Reading, TagInfo
+
+from . import ids
+from .elements import iec61360, prop, qualifier
+
+VALUE_TYPES: dict[DataType, aas.DataTypeDefXSD] = {
+    "float": aas.DataTypeDefXSD.DOUBLE,
+    "int": aas.DataTypeDefXSD.LONG,
+    "bool": aas.DataTypeDefXSD.BOOLEAN,
+    "string": aas.DataTypeDefXSD.STRING,
+}
+"""The XSD type of each tag data type; the OPC UA projection maps these to Double, Int64, Boolean, String."""
+
+_IEC61360_TYPES: dict[DataType, aas.DataTypeIEC61360] = {
+    "float": aas.DataTypeIEC61360.REAL_MEASURE,
+    "int": aas.DataTypeIEC61360.INTEGER_MEASURE,
+    "bool": aas.DataTypeIEC61360.BOOLEAN,
+    "string": aas.DataTypeIEC61360.STRING,
+}
+
+
+def as_tag_type(value: object, data_type: DataType) -> bool | int | float | str | None:
+    """A stored value in the tag's own type; None when it has none yet or cannot be one."""
+    if value is None:
+        return None
+    try:
+        if data_type == "bool":
+            return bool(value)
+        if data_type == "int":
+            number = float(value)  # type: ignore[arg-type]
+            return int(number) if number.is_integer() else None
+        if data_type == "float":
+            return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return str(value)
+
+
+def _data_specification(info: TagInfo) -> aas.EmbeddedDataSpecification:
+    # A number without a unit is no measure; the data type would then claim more than the config says.
+    measured = info.data_type in ("float", "int")
+    data_type = _IEC61360_TYPES[info.data_type] if info.unit or not measured else None
+    return iec61360(info.name, unit=info.unit, data_type=data_type, definition=info.description or None)
+
+
+def _qualifiers(info: TagInfo) -> list[aas.Qualifier]:
+    access = ids.READ_WRITE if info.writable else ids.READ_ONLY
+    found = [qualifier(aas.QualifierKind.VALUE_QUALIFIER, ids.ACCESS_MODE_QUALIFIER, access)]
+    if info.range is not None:
+        low, high = info.range
+        for type_, bound in ((ids.RANGE_LOW_QUALIFIER, low), (ids.RANGE_HIGH_QUALIFIER, high)):
+            found.append(
+                qualifier(aas.QualifierKind.CONCEPT_QUALIFIER, type_, float(bound), aas.DataTypeDefXSD.DOUBLE)
+            )
+    return found
+
+
+def live_property(info: TagInfo, value: object | None = None) -> aas.Property:
+    """The tag's Property; ``value`` is its current value (or its Reading from the tag store), if known."""
+    if isinstance(value, Reading):
+        value = value.value
+    return prop(
+        info.name,
+        as_tag_type(value, info.data_type),
+        value_type=VALUE_TYPES[info.data_type],
+        description=info.description or None,
+        qualifiers=_qualifiers(info),
+        data_specification=_data_specification(info),
+    )

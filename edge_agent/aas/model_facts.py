@@ -1,0 +1,43 @@
+"""What can be known of the configured models without running them: file digest, card version."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from edge_agent.config.model_files import resolve_model_file
+from edge_agent.config.schema import AgentConfig
+from edge_agent.inference.card import load_card
+
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe_models(config: AgentConfig) -> dict[str, dict[str, Any]]:
+    """Per model name: ``sha256`` of its file and ``version``/``description`` from its card, as found.
+
+    The result is the ``model_info`` of ``build_environment``; a model whose file is missing or whose
+    card cannot be read is described by what remains.
+    """
+    described: dict[str, dict[str, Any]] = {}
+    for model in config.models:
+        info: dict[str, Any] = {}
+        try:
+            path = resolve_model_file(model, config.config_dir)
+            info["sha256"] = file_sha256(path)
+            card = load_card(path)
+        except (OSError, ValueError):
+            card = {}
+        for key in ("version", "description"):
+            if card.get(key) is not None:
+                info[key] = str(card[key]).strip()
+        described[model.name] = info
+    return described
