@@ -216,11 +216,11 @@ description: >-
   score far above 1.
 file: {MODEL_NAME}.tflite
 sha256: {sha256}
+every: {SAMPLE_PERIOD_S * 1000:.0f}ms   # the sample period it was trained on
 inputs:
   tags: [{", ".join(FEATURES)}]
   units: [degC, mm/s, bar, m3/h, rpm]
   window: {WINDOW}
-  sample_period: {SAMPLE_PERIOD_S * 1000:.0f}ms
   dtype: float32
   shape: [1, {WINDOW}, {len(FEATURES)}]   # [batch, sample (oldest first), tag in the order above]
 normalize:   # applied by the agent before the model: x_norm = (x - mean) / std, per tag
@@ -228,9 +228,7 @@ normalize:   # applied by the agent before the model: x_norm = (x - mean) / std,
   std: {floats(std)}
 outputs:
   - {{name: anomaly_score, index: 0, shape: [1, 1], dtype: float32}}
-threshold:
-  above: {ALARM_ABOVE}
-  clear_below: {ALARM_CLEAR_BELOW}
+  - {{name: anomaly, from: anomaly_score, above: {ALARM_ABOVE}, clear_below: {ALARM_CLEAR_BELOW}}}
 training:
   script: models/train_pump_anomaly.py
   seed: {seed}
@@ -248,18 +246,23 @@ metrics:
 """
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent)
-    args = parser.parse_args(argv)
+@dataclass(frozen=True)
+class Trained:
+    """The trained autoencoder with the data it was trained and is measured on."""
 
-    tf.keras.utils.set_random_seed(args.seed)
+    autoencoder: tf.keras.Model
+    mean: np.ndarray
+    std: np.ndarray
+    normalized: dict[str, np.ndarray]  # split -> normalised windows [m, WINDOW, features]
+    faults: list[FaultRun]
+    scale: float  # raw reconstruction error -> score, so that 1.0 is the threshold
+
+
+def train(seed: int, epochs: int) -> Trained:
+    """Simulate the data and train the autoencoder; the same seed gives the same weights."""
+    tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    run_seeds = random.Random(args.seed)
+    run_seeds = random.Random(seed)
 
     started = time.monotonic()
     normal = {
@@ -288,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         train_flat,
         train_flat,
         validation_data=(validation_flat, validation_flat),
-        epochs=args.epochs,
+        epochs=epochs,
         batch_size=256,
         shuffle=True,
         verbose=2,
@@ -299,14 +302,30 @@ def main(argv: list[str] | None = None) -> int:
     # minutes.
     validation_raw = raw_scores(autoencoder, split_windows["validation"])
     scale = 1.0 / (HEALTHY_MARGIN * float(validation_raw.max()))
-    model = export_tflite(AnomalyScorer(autoencoder, scale))
+    return Trained(autoencoder, mean, std, split_windows, faults, scale)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent)
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    trained = train(args.seed, args.epochs)
+    mean, std, split_windows = trained.mean, trained.std, trained.normalized
+    model = export_tflite(AnomalyScorer(trained.autoencoder, trained.scale))
     sha256 = hashlib.sha256(model).hexdigest()
 
     validation_scores = tflite_scores(model, split_windows["validation"])
     # The exported graph must compute what the trained model does.
-    np.testing.assert_allclose(validation_scores, validation_raw * scale, rtol=1e-3, atol=1e-3)
+    validation_raw = raw_scores(trained.autoencoder, split_windows["validation"])
+    np.testing.assert_allclose(validation_scores, validation_raw * trained.scale, rtol=1e-3, atol=1e-3)
     test_scores = tflite_scores(model, split_windows["test"])
-    delays, developed = fault_metrics(model, faults, mean, std)
+    delays, developed = fault_metrics(model, trained.faults, mean, std)
     metrics = {
         "validation_false_positive_rate": float(np.mean(validation_scores > ALARM_ABOVE)),
         "test_false_positive_rate": float(np.mean(test_scores > ALARM_ABOVE)),

@@ -89,23 +89,23 @@ class AgentConfig(ConfigModel):
                 else:
                     defined[declared.info.name] = path
         for index, model in enumerate(self.models):
-            for position, output in enumerate(model.outputs):
-                path = ("models", index, "outputs", position, "name")
-                if output.name in defined:
-                    yield ConfigIssue(
-                        path, f"tag '{output.name}' is already defined", first=defined[output.name]
-                    )
+            for declared in model.declared_tags():
+                path = ("models", index, *declared.path)
+                name = declared.info.name
+                if name in defined:
+                    what = f"tag '{name}'" + (f" ({declared.note})" if declared.note else "")
+                    yield ConfigIssue(path, f"{what} is already defined", first=defined[name])
                 else:
-                    defined[output.name] = path
+                    defined[name] = path
 
     def _inputs_exist(self) -> Iterator[ConfigIssue]:
         known = {info.name for source in self.sources for info in source.tag_infos()}
-        producer = {output.name: model.name for model in self.models for output in model.outputs}
+        producer = {info.name: model.name for model in self.models for info in model.tag_infos()}
         for index, model in enumerate(self.models):
-            for position, tag in enumerate(model.inputs.tags):
+            for tag, relative in model.input_tag_paths():
                 if tag in known:
                     continue
-                path = ("models", index, "inputs", "tags", position)
+                path = ("models", index, *relative)
                 if producer.get(tag) == model.name:
                     yield ConfigIssue(
                         path, f"tag '{tag}' is an output of this very model; it cannot be its input"
@@ -120,7 +120,7 @@ class AgentConfig(ConfigModel):
                     close = difflib.get_close_matches(tag, sorted(known), n=1)
                     hint = f"; did you mean '{close[0]}'?" if close else ""
                     yield ConfigIssue(path, f"no source or earlier model defines tag '{tag}'{hint}")
-            known.update(output.name for output in model.outputs)
+            known.update(info.name for info in model.tag_infos())
 
 
 def _names_once(what: str, names: list[tuple[str, ConfigPath]]) -> Iterator[ConfigIssue]:

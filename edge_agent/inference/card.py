@@ -19,5 +19,5 @@ def load_card(model_file: Path) -> dict[str, Any]:
         return {}
     data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: a model card must be a mapping")
+        raise ValueError("a model card must be a mapping of keys to values")
     return data

@@ -4,176 +4,344 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from edge_agent.config.inference import ClassifierOutput, ModelConfig, ModelInputs, ScoreOutput
+
 from .backend import NoBackendError, interpreter_class
-from .card import load_card
 from .probe import probe_model
 
 log = logging.getLogger(__name__)
+
+TENSOR_TYPES = {np.dtype(np.float32): "float32", np.dtype(np.int8): "int8", np.dtype(np.uint8): "uint8"}
+"""The element types the agent feeds and reads, by the names the config uses."""
+
+# At load, the model runs a few times on zeros to learn how long it takes, for this long at most.
+TIMING_BUDGET_S = 0.2
+TIMING_RUNS = 5
 
 
 class ModelRefused(Exception):
     """The model cannot be used; the message says why in words for the person who configured it."""
 
 
-@dataclass(frozen=True)
-class Normalisation:
-    mean: np.ndarray
-    std: np.ndarray
+@dataclass(frozen=True, slots=True, eq=False)
+class TensorInput:
+    """One input tensor: which input tags feed it, and the buffer that is handed to the interpreter.
+
+    The raw window becomes ``window * multiplier + addend``: normalisation and, for an 8-bit tensor,
+    quantisation with its scale and zero point folded into one multiply-add per value, written into
+    buffers allocated once.
+    """
+
+    index: int
+    name: str
+    columns: slice
+    """The columns of this tensor's tags among all of the model's input tags."""
+    window: int
+    buffer: np.ndarray
+    """Shaped and typed as the tensor; given to ``set_tensor``."""
+    rows: np.ndarray
+    """``buffer`` seen as [window, tags]."""
+    multiplier: np.ndarray | None
+    addend: np.ndarray | None
+    scratch: np.ndarray | None
+    """Float workspace [window, tags] for an 8-bit tensor; None for a float one."""
+    limits: tuple[int, int]
+
+    def fill(self, window: np.ndarray) -> None:
+        """Write a raw [window, tags] array of tag values into the tensor's buffer."""
+        scratch = self.scratch
+        if scratch is None:
+            if self.multiplier is None:
+                np.copyto(self.rows, window)
+            else:
+                np.multiply(window, self.multiplier, out=self.rows)
+                np.add(self.rows, self.addend, out=self.rows)
+            return
+        np.multiply(window, self.multiplier, out=scratch)
+        np.add(scratch, self.addend, out=scratch)
+        np.rint(scratch, out=scratch)
+        np.clip(scratch, self.limits[0], self.limits[1], out=scratch)
+        np.copyto(self.rows, scratch, casting="unsafe")
+
+
+@dataclass(frozen=True, slots=True)
+class TensorOutput:
+    """One output tensor and how to turn its values into numbers."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    size: int
+    dtype: np.dtype
+    quantised: bool
+    scale: float
+    zero_point: int
+
+    def value(self, raw: np.ndarray, position: int) -> float:
+        """The value at ``position`` of the flattened tensor ``raw``, dequantised."""
+        value = raw.item(position)
+        return (value - self.zero_point) * self.scale if self.quantised else value
 
 
 class LoadedModel:
-    """One interpreter with its input buffer allocated once and reused for every invocation."""
+    """One interpreter, checked against what the config (or the model card) declares.
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        n_features: int,
-        window: int,
-        expected_sha256: str | None,
-        normalise: Normalisation | None,
-        num_threads: int = 1,
-        input_tags: list[str] | None = None,
-    ) -> None:
+    Refused with ModelRefused, whose message names what was expected and what the model has, when the
+    file is missing, corrupt, has another SHA-256, or its tensors do not fit the declaration.
+    """
+
+    def __init__(self, path: Path, config: ModelConfig, *, backend: str | None = None) -> None:
         if not path.is_file():
             raise ModelRefused(f"model file {path} does not exist")
-        try:
-            card = load_card(path)
-        except Exception as exc:
-            raise ModelRefused(f"model card for {path.name} is unreadable: {exc}") from exc
         content = path.read_bytes()
         actual = hashlib.sha256(content).hexdigest()
-        expected = expected_sha256 or card.get("sha256")
-        if expected and actual != expected:
-            raise ModelRefused(f"{path.name}: SHA-256 is {actual}, expected {expected}")
-        probe = probe_model(path)
+        if config.sha256 and actual != config.sha256:
+            raise ModelRefused(
+                f"{path.name}: SHA-256 is {actual}, expected {config.sha256} "
+                f"(from the {config.origins.get('sha256', 'config')})"
+            )
+        probe = probe_model(path, backend)
         if not probe.ok:
             raise ModelRefused(f"{path.name}: {probe.reason}")
         if probe.sha256 != actual:
             raise ModelRefused(f"{path.name} changed while it was being checked; not loaded")
-        if input_tags is not None:
-            check_card_inputs(card, input_tags, window, path.stem)
-        self.sha256 = actual
-        self.card = card
-        self.normalise = normalise or _card_normalisation(card, n_features)
         try:
-            self.backend, interpreter = interpreter_class()
+            self.backend, interpreter_cls = interpreter_class(backend)
         except NoBackendError as exc:
             raise ModelRefused(str(exc)) from exc
         try:
             # The very bytes that were hashed and probed, not the file again.
-            self._interpreter = interpreter(model_content=content, num_threads=num_threads)
+            self._interpreter = interpreter_cls(model_content=content, num_threads=config.num_threads)
             self._interpreter.allocate_tensors()
         except Exception as exc:  # the interpreter raises bare ValueError/RuntimeError on a bad flatbuffer
             raise ModelRefused(f"{path.name} is not a valid TFLite model: {exc}") from exc
-        inputs = self._interpreter.get_input_details()
-        if len(inputs) != 1:
-            raise ModelRefused(f"{path.name}: expected 1 input tensor, the model has {len(inputs)}")
-        self._input = inputs[0]
-        shape = tuple(int(d) for d in self._input["shape"])
-        if shape not in ((1, window, n_features), (1, window * n_features)):
+        self.path = path
+        self.sha256 = actual
+        self.inputs = _inputs(path.name, self._interpreter.get_input_details(), config)
+        self.outputs = _outputs(path.name, self._interpreter.get_output_details())
+        _check_outputs(path.name, self.outputs, config)
+        if config.normalize is None and config.unfit_card_normalization:
             raise ModelRefused(
-                f"{path.name}: input shape is {list(shape)}, expected [1, {window}, {n_features}] "
-                f"({window} samples x {n_features} tags)"
+                f"{path.name}: {config.unfit_card_normalization}; give `normalize` in the config "
+                "(`normalize: null` for none)"
             )
-        self._input_dtype = self._input["dtype"]
-        if self._input_dtype not in (np.float32, np.int8, np.uint8):
-            raise ModelRefused(
-                f"{path.name}: input dtype {np.dtype(self._input_dtype).name} is not supported"
-            )
-        self._buffer = np.zeros(shape, dtype=self._input_dtype)
-        self._scratch = np.zeros((window, n_features), dtype=np.float32)
-        self._inv_std = None if self.normalise is None else (1.0 / self.normalise.std).astype(np.float32)
-        self._outputs = self._interpreter.get_output_details()
-        self.output_size = sum(int(np.prod(o["shape"])) for o in self._outputs)
+        self._set_tensor = self._interpreter.set_tensor
+        self._invoke = self._interpreter.invoke
+        self._get_tensor = self._interpreter.get_tensor
+        self._feeds = [(tensor.index, tensor.buffer) for tensor in self.inputs]
+        self._output_indexes = [tensor.index for tensor in self.outputs]
+        self.invoke_seconds = self._time_invocations()
 
-    def invoke(self, window: np.ndarray) -> np.ndarray:
-        """Run the model on a (window, n_features) array of raw tag values; returns outputs flattened.
+    def fill(self, windows: Sequence[np.ndarray]) -> None:
+        """Normalise and quantise one raw [window, tags] array per input tensor into its buffer."""
+        for tensor, window in zip(self.inputs, windows, strict=True):
+            tensor.fill(window)
 
-        Normalisation and quantisation write into buffers allocated once at load: the hot path makes
-        no arrays of its own beyond the interpreter's output copies.
+    def run(self) -> list[np.ndarray]:
+        """Invoke the model on what ``fill`` wrote; the output tensors, raw (copies the caller owns).
+
+        Safe to call from a worker thread while the event loop goes on, as long as nothing calls
+        ``fill`` or ``run`` meanwhile.
         """
-        scratch = self._scratch
-        if self.normalise is not None:
-            np.subtract(window, self.normalise.mean, out=scratch)
-            np.multiply(scratch, self._inv_std, out=scratch)
-        else:
-            np.copyto(scratch, window)
-        if self._input_dtype == np.float32:
-            self._interpreter.set_tensor(self._input["index"], scratch.reshape(self._buffer.shape))
-        else:
-            scale, zero_point = self._input["quantization"]
-            info = np.iinfo(self._input_dtype)
-            np.divide(scratch, scale, out=scratch)
-            np.add(scratch, zero_point, out=scratch)
-            np.rint(scratch, out=scratch)
-            np.clip(scratch, info.min, info.max, out=scratch)
-            self._buffer.reshape(scratch.shape)[:] = scratch
-            self._interpreter.set_tensor(self._input["index"], self._buffer)
-        self._interpreter.invoke()
-        parts = []
-        for detail in self._outputs:
-            out = self._interpreter.get_tensor(detail["index"]).reshape(-1)  # get_tensor returns a copy
-            if detail["dtype"] != np.float32:
-                scale, zero_point = detail["quantization"]
-                out = (out.astype(np.float32) - zero_point) * scale
-            parts.append(out)
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        set_tensor = self._set_tensor
+        for index, buffer in self._feeds:
+            set_tensor(index, buffer)
+        self._invoke()
+        get_tensor = self._get_tensor
+        return [get_tensor(index) for index in self._output_indexes]
+
+    def infer(self, *windows: np.ndarray) -> list[np.ndarray]:
+        """``fill`` and ``run``, with every output dequantised to float32."""
+        self.fill(windows)
+        return [
+            (raw.astype(np.float32) - out.zero_point) * np.float32(out.scale) if out.quantised else raw
+            for raw, out in zip(self.run(), self.outputs, strict=True)
+        ]
+
+    def _time_invocations(self) -> float:
+        """The shortest of a few invocations on zeros, in seconds (what it costs when nothing interferes)."""
+        timings: list[float] = []
+        spent = 0.0
+        self.run()  # the first invocation prepares kernels and caches, and is not typical
+        while len(timings) < TIMING_RUNS and spent < TIMING_BUDGET_S:
+            started = time.perf_counter()
+            self.run()
+            timings.append(time.perf_counter() - started)
+            spent += timings[-1]
+        reset = getattr(self._interpreter, "reset_all_variables", None)
+        if reset is not None:
+            reset()  # a stateful model starts from its initial state, not from the zeros it just saw
+        return min(timings) if timings else 0.0
 
 
-def _card_normalisation(card: dict[str, Any], n_features: int) -> Normalisation | None:
-    spec = card.get("normalize")
-    if not spec:
-        return None
-    try:
-        mean = np.asarray(spec["mean"], dtype=np.float32)
-        std = np.asarray(spec["std"], dtype=np.float32)
-    except (KeyError, TypeError, ValueError) as exc:
+def _inputs(file: str, details: list[dict], config: ModelConfig) -> list[TensorInput]:
+    groups = config.input_groups
+    declared_by = _declared_by(config, "inputs")
+    if len(details) != len(groups):
+        hint = ""
+        if len(groups) == 1:
+            hint = ": give `inputs` as a list with one {tags, window} per input tensor, in tensor order"
         raise ModelRefused(
-            f"model card 'normalize' needs lists 'mean' and 'std' of numbers ({exc!r})"
-        ) from exc
-    if mean.shape != (n_features,) or std.shape != (n_features,):
-        raise ModelRefused(
-            f"model card normalisation has {mean.size} mean / {std.size} std values, "
-            f"expected {n_features} (one per input tag)"
+            f"{file}: the model has {_tensors(len(details), 'input')}, "
+            f"{declared_by} declares {len(groups)}{hint}"
         )
-    if not np.all(std > 0):
-        raise ModelRefused("model card normalisation has a std that is not above 0")
-    return Normalisation(mean, std)
+    if config.normalize is not None:
+        offsets, factors = config.normalize.affine()
+    tensors = []
+    start = 0
+    for position, (detail, group) in enumerate(zip(details, groups, strict=True)):
+        columns = slice(start, start + len(group.tags))
+        start = columns.stop
+        what = f"input {position} ({detail['name']})"
+        dtype = _tensor_type(file, what, detail, group.dtype, declared_by)
+        shape = tuple(int(d) for d in detail["shape"])
+        _check_input_shape(file, what, shape, group)
+        offset = factor = None
+        if config.normalize is not None:
+            offset = np.asarray(offsets[columns], dtype=np.float64)
+            factor = np.asarray(factors[columns], dtype=np.float64)
+        buffer = np.zeros(shape, dtype=dtype)
+        rows = buffer.reshape(group.window, len(group.tags))
+        multiplier, addend = _affine(offset, factor)
+        scratch = None
+        limits = (0, 0)
+        if dtype != np.float32:
+            scale, zero_point = _quantization(file, what, detail)
+            multiplier = (np.ones(len(group.tags)) if multiplier is None else multiplier) / scale
+            addend = (np.zeros(len(group.tags)) if addend is None else addend) / scale + zero_point
+            scratch = np.zeros((group.window, len(group.tags)), dtype=np.float32)
+            info = np.iinfo(dtype)
+            limits = (int(info.min), int(info.max))
+        tensors.append(
+            TensorInput(
+                index=int(detail["index"]),
+                name=str(detail["name"]),
+                columns=columns,
+                window=group.window,
+                buffer=buffer,
+                rows=rows,
+                multiplier=None if multiplier is None else multiplier.astype(np.float32),
+                addend=None if addend is None else addend.astype(np.float32),
+                scratch=scratch,
+                limits=limits,
+            )
+        )
+    return tensors
 
 
-def check_card_inputs(card: dict[str, Any], tags: list[str], window: int, model_name: str) -> None:
-    """Feed a model what its card says it was trained on: as many signals, in windows of that size.
+def _affine(
+    offset: np.ndarray | None, factor: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(multiplier, addend) with (x - offset) * factor == x * multiplier + addend; None for none."""
+    if offset is None or factor is None:
+        return None, None
+    return factor, -offset * factor
 
-    The card's tag names are those of the plant the model was trained on; a plant may name its tags
-    differently, so a name difference is only warned about, with both lists so that the order is checked.
-    """
-    inputs = card.get("inputs")
-    if not isinstance(inputs, dict):
+
+def _check_input_shape(file: str, what: str, shape: tuple[int, ...], group: ModelInputs) -> None:
+    window, tags = group.window, len(group.tags)
+    inner = shape[1:]
+    while inner and inner[-1] == 1 and len(inner) > 1:
+        inner = inner[:-1]  # [1, window, tags, 1], as a 2-D convolution takes it, is the same data
+    if shape[:1] == (1,) and inner in ((window, tags), (window * tags,)):
         return
-    expected_window = inputs.get("window")
-    if expected_window is not None and int(expected_window) != window:
+    raise ModelRefused(
+        f"{file}: {what} has shape {list(shape)}, expected [1, {window}, {tags}] "
+        f"({window} sample{'s' if window != 1 else ''} x {tags} tag{'s' if tags != 1 else ''})"
+    )
+
+
+def _outputs(file: str, details: list[dict]) -> list[TensorOutput]:
+    outputs = []
+    for position, detail in enumerate(details):
+        dtype = np.dtype(detail["dtype"])
+        what = f"output {position} ({detail['name']})"
+        if dtype not in TENSOR_TYPES:
+            raise ModelRefused(f"{file}: {what} has dtype {dtype.name}; the agent reads {_supported()}")
+        quantised = dtype != np.float32
+        scale, zero_point = _quantization(file, what, detail) if quantised else (1.0, 0)
+        shape = tuple(int(d) for d in detail["shape"])
+        outputs.append(
+            TensorOutput(
+                index=int(detail["index"]),
+                name=str(detail["name"]),
+                shape=shape,
+                size=int(np.prod(shape)),
+                dtype=dtype,
+                quantised=quantised,
+                scale=scale,
+                zero_point=zero_point,
+            )
+        )
+    return outputs
+
+
+def _check_outputs(file: str, outputs: list[TensorOutput], config: ModelConfig) -> None:
+    declared_by = _declared_by(config, "outputs")
+    for mapping in config.outputs:
+        if not isinstance(mapping, ScoreOutput | ClassifierOutput):
+            continue
+        if mapping.output >= len(outputs):
+            raise ModelRefused(
+                f"{file}: '{mapping.name}' reads output {mapping.output}, "
+                f"the model has {_tensors(len(outputs), 'output')}"
+            )
+        tensor = outputs[mapping.output]
+        what = f"output {mapping.output} ({tensor.name})"
+        if mapping.dtype is not None and TENSOR_TYPES[tensor.dtype] != mapping.dtype:
+            raise ModelRefused(
+                f"{file}: {what} has dtype {TENSOR_TYPES[tensor.dtype]}, expected {mapping.dtype} "
+                f"(as {declared_by} declares for '{mapping.name}')"
+            )
+        if isinstance(mapping, ScoreOutput) and mapping.index >= tensor.size:
+            raise ModelRefused(
+                f"{file}: '{mapping.name}' reads value {mapping.index} of {what}, which has shape "
+                f"{list(tensor.shape)}: {_values(tensor.size)}"
+            )
+        if isinstance(mapping, ClassifierOutput) and len(mapping.classes) != tensor.size:
+            raise ModelRefused(
+                f"{file}: {what} has shape {list(tensor.shape)}: {_values(tensor.size)}, expected "
+                f"{len(mapping.classes)}, one per class of '{mapping.name}' ({', '.join(mapping.classes)})"
+            )
+
+
+def _tensor_type(file: str, what: str, detail: dict, declared: str | None, declared_by: str) -> np.dtype:
+    dtype = np.dtype(detail["dtype"])
+    if dtype not in TENSOR_TYPES:
+        raise ModelRefused(f"{file}: {what} has dtype {dtype.name}; the agent feeds {_supported()}")
+    if declared is not None and TENSOR_TYPES[dtype] != declared:
         raise ModelRefused(
-            f"the model card expects a window of {expected_window} samples, the config gives {window}"
+            f"{file}: {what} has dtype {TENSOR_TYPES[dtype]}, expected {declared} (as {declared_by} declares)"
         )
-    expected_tags = inputs.get("tags")
-    if expected_tags is None:
-        return
-    if len(expected_tags) != len(tags):
-        raise ModelRefused(
-            f"the model card expects {len(expected_tags)} input tags {list(expected_tags)}, the config gives "
-            f"{len(tags)}: {tags}"
-        )
-    if list(expected_tags) != list(tags):
-        log.warning(
-            "model %s: the card's inputs are %s, the config feeds %s: check that the order matches",
-            model_name,
-            list(expected_tags),
-            tags,
-        )
+    return dtype
+
+
+def _quantization(file: str, what: str, detail: dict) -> tuple[float, int]:
+    scale, zero_point = detail["quantization"]
+    if not scale > 0:
+        raise ModelRefused(f"{file}: {what} is {np.dtype(detail['dtype']).name} but carries no scale")
+    return float(scale), int(zero_point)
+
+
+def _declared_by(config: ModelConfig, key: str) -> str:
+    return "its model card" if config.origins.get(key) == "model card" else "the config"
+
+
+def _tensors(count: int, kind: str) -> str:
+    return f"{count} {kind} tensor" + ("s" if count != 1 else "")
+
+
+def _values(count: int) -> str:
+    return f"{count} value" + ("s" if count != 1 else "")
+
+
+def _supported() -> str:
+    names = list(TENSOR_TYPES.values())
+    return ", ".join(names[:-1]) + " or " + names[-1]

@@ -26,11 +26,14 @@ class ProbeResult:
     sha256: str = ""
 
 
-def probe_model(path: Path) -> ProbeResult:
-    """Load, allocate and invoke the model on zeros in a child; report whether that survived."""
+def probe_model(path: Path, backend: str | None = None) -> ProbeResult:
+    """Load, allocate and invoke the model on zeros in a child; report whether that survived.
+
+    ``backend`` names the interpreter to try it with (as ``interpreter_class`` takes it); None: the default.
+    """
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "edge_agent.inference.probe", str(path)],
+            [sys.executable, "-m", "edge_agent.inference.probe", str(path), *([backend] if backend else [])],
             capture_output=True,
             text=True,
             timeout=PROBE_TIMEOUT_S,
@@ -48,7 +51,7 @@ def probe_model(path: Path) -> ProbeResult:
     return ProbeResult(bool(report["ok"]), report.get("reason", ""), report.get("sha256", ""))
 
 
-def _child(path: Path) -> dict[str, object]:
+def _child(path: Path, backend: str | None) -> dict[str, object]:
     import numpy as np
 
     from .backend import interpreter_class
@@ -56,7 +59,7 @@ def _child(path: Path) -> dict[str, object]:
     content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     try:
-        _, interpreter_cls = interpreter_class()
+        _, interpreter_cls = interpreter_class(backend)
         interpreter = interpreter_cls(model_content=content)
         interpreter.allocate_tensors()
         for detail in interpreter.get_input_details():
@@ -68,4 +71,4 @@ def _child(path: Path) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(_child(Path(sys.argv[1]))))
+    print(json.dumps(_child(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None)))

@@ -41,6 +41,18 @@ FAULT_COOL_TAU_S = 20.0
 # Chance that one reading catches an impact of a rolling element on the damaged race.
 FAULT_SPIKE_CHANCE = 0.3
 
+# Cavitation (suction pressure too low: a clogged strainer, a low tank): vapour bubbles form at the
+# impeller and collapse. Head and flow drop, the discharge pressure fluctuates, and the vibration rises as
+# broadband noise, without the bearing's impacts and without its heat. It builds up within seconds.
+CAVITATION_ONSET_TAU_S = 2.0
+CAVITATION_HEAD_LOSS = 0.25
+CAVITATION_FLOW_LOSS = 0.15
+CAVITATION_PRESSURE_FLUCTUATION_BAR = 0.25
+CAVITATION_VIBRATION_GAIN = 1.2
+CAVITATION_VIBRATION_SPREAD = 0.35
+# Below this severity its effects are smaller than the sensors' noise, and the simulation skips them.
+CAVITATION_NEGLIGIBLE = 1e-3
+
 # Slow drifts of the hydraulic system (fouling, valve positions) and of the machine's vibration level.
 HYDRAULIC_DRIFT_SD = 0.02
 HYDRAULIC_DRIFT_TAU_S = 120.0
@@ -70,14 +82,16 @@ def _relax(value: float, target: float, dt: float, tau: float) -> float:
 class PumpSimulator:
     """A centrifugal pump with a speed-controlled motor, deterministic for a given seed.
 
-    Set ``running``, ``speed_setpoint`` and ``bearing_fault`` at any time; ``step(dt)`` advances the
-    simulated time and returns the new sensor readings. The pump starts warm, running at its setpoint.
+    Set ``running``, ``speed_setpoint``, ``bearing_fault`` and ``cavitation`` at any time; ``step(dt)``
+    advances the simulated time and returns the new sensor readings. The pump starts warm, running at its
+    setpoint.
     """
 
     def __init__(self, seed: int | None = None) -> None:
         self._rng = random.Random(seed)
         self.running = True
         self.bearing_fault = False
+        self.cavitation = False
         self._speed_setpoint = RATED_SPEED_RPM
         self._time_s = 0.0
         self._speed = RATED_SPEED_RPM
@@ -87,6 +101,7 @@ class PumpSimulator:
         self._vibration_drift = self._rng.gauss(0.0, VIBRATION_DRIFT_SD)
         self._fault_severity = 0.0
         self._fault_heat = 0.0
+        self._cavitation_severity = 0.0
         self._state = self._measure()
 
     @property
@@ -158,6 +173,12 @@ class PumpSimulator:
             self._fault_severity = _relax(self._fault_severity, 0.0, dt, FAULT_ONSET_TAU_S)
             self._fault_heat = _relax(self._fault_heat, 0.0, dt, FAULT_COOL_TAU_S)
 
+        # Cavitation needs flow through the impeller: it fades when the pump stops.
+        cavitating = self.cavitation and self._speed > 1.0
+        self._cavitation_severity = _relax(
+            self._cavitation_severity, 1.0 if cavitating else 0.0, dt, CAVITATION_ONSET_TAU_S
+        )
+
     def _measure(self) -> PumpState:
         rng = self._rng
         speed_ratio = self._speed / RATED_SPEED_RPM
@@ -181,6 +202,20 @@ class PumpSimulator:
         vibration_rms = idle_part + running_part
 
         motor_temperature = self._winding_temperature + self._fault_heat + rng.gauss(0.0, 0.1)
+
+        # Drawn after everything else, and only while it cavitates, so that a pump that never cavitates
+        # replays the same readings for a seed as it did before cavitation was simulated.
+        cavitation = self._cavitation_severity
+        if cavitation > CAVITATION_NEGLIGIBLE:
+            flow_rate *= 1.0 - CAVITATION_FLOW_LOSS * cavitation
+            fluctuation = rng.gauss(0.0, CAVITATION_PRESSURE_FLUCTUATION_BAR) * cavitation * speed_ratio
+            discharge_pressure = max(
+                0.0, discharge_pressure * (1.0 - CAVITATION_HEAD_LOSS * cavitation) + fluctuation
+            )
+            broadband = (1.0 + CAVITATION_VIBRATION_GAIN * cavitation) * math.exp(
+                rng.gauss(0.0, CAVITATION_VIBRATION_SPREAD * cavitation)
+            )
+            vibration_rms = idle_part + running_part * broadband
         return PumpState(
             motor_temperature=motor_temperature,
             vibration_rms=vibration_rms,

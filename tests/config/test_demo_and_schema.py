@@ -33,6 +33,10 @@ def test_the_demo_config_loads() -> None:
         "alarm_lamp",
         "anomaly_score",
         "anomaly",
+        "pump_health_invocations",
+        "pump_health_latency_mean_ms",
+        "pump_health_latency_p99_ms",
+        "pump_health_overruns",
     ]
 
 

@@ -38,7 +38,7 @@ class Scorer:
         self.interpreter = interpreter
         self.tags: list[str] = card["inputs"]["tags"]
         self.window: int = card["inputs"]["window"]
-        self.period_s = float(card["inputs"]["sample_period"].removesuffix("ms")) / 1000
+        self.period_s = float(card["every"].removesuffix("ms")) / 1000
         self.mean = np.asarray(card["normalize"]["mean"], dtype=np.float32)
         self.std = np.asarray(card["normalize"]["std"], dtype=np.float32)
         self.samples: deque[list[float]] = deque(maxlen=self.window)
@@ -83,8 +83,9 @@ def test_the_model_takes_and_gives_what_the_card_says(interpreter: Interpreter, 
     assert window_input["dtype"] == np.dtype(card["inputs"]["dtype"])
     assert card["inputs"]["shape"] == [1, card["inputs"]["window"], len(card["inputs"]["tags"])]
     assert len(card["normalize"]["mean"]) == len(card["normalize"]["std"]) == len(card["inputs"]["tags"])
-    assert len(outputs) == len(card["outputs"])
-    for declared in card["outputs"]:
+    scores = [declared for declared in card["outputs"] if "from" not in declared]
+    assert len(outputs) == len(scores)
+    for declared in scores:
         output = outputs[declared["index"]]
         assert list(output["shape"]) == declared["shape"]
         assert output["dtype"] == np.dtype(declared["dtype"])
@@ -98,8 +99,13 @@ def test_the_card_reads_the_pump_tags_in_model_order(card: dict[str, Any]) -> No
         "flow_rate",
         "motor_speed",
     ]
-    assert card["inputs"]["sample_period"] == "250ms"
-    assert card["threshold"] == {"above": 1.0, "clear_below": 0.7}
+    assert card["every"] == "250ms"
+    assert card["outputs"][1] == {
+        "name": "anomaly",
+        "from": "anomaly_score",
+        "above": 1.0,
+        "clear_below": 0.7,
+    }
 
 
 @pytest.mark.parametrize("seed", [101, 202, 303])

@@ -1,0 +1,67 @@
+"""A model slower than its period skips cycles and counts them; work never piles up behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from edge_agent.inference.pipeline import ModelPipeline
+from edge_agent.quality import Quality
+from edge_agent.tags import Reading
+from tests.inference.feeding import HERE, model_config, pipeline_for
+
+SLOW = HERE / "slow.tflite"  # about 100 ms an invocation here
+
+
+def slow_pipeline() -> ModelPipeline:
+    config = model_config(
+        name="slow", file=str(SLOW), every="10ms", inputs={"tags": ["x"]}, outputs=[{"name": "y"}]
+    )
+    pipeline = pipeline_for(config, file=SLOW)
+    assert pipeline.model is not None, pipeline.refusal
+    pipeline.store.publish(Reading("x", 1.0))
+    return pipeline
+
+
+async def test_a_model_slower_than_its_period_skips_cycles_and_counts_them_as_overruns() -> None:
+    pipeline = slow_pipeline()
+    assert pipeline.model is not None
+    assert not pipeline.inline  # far too slow for the event loop: it runs in its own thread
+
+    published: list[int] = []
+    pipeline.store.listen(
+        lambda r: published.append(r.value) if r.tag == "slow_overruns" and r.value else None
+    )
+    loop_turns = 0
+
+    async def other_work() -> None:
+        nonlocal loop_turns
+        while True:
+            await asyncio.sleep(0.01)
+            loop_turns += 1
+
+    started = time.monotonic()
+    tasks = [asyncio.create_task(pipeline.run()), asyncio.create_task(other_work())]
+    await asyncio.sleep(1.2)
+    elapsed = time.monotonic() - started
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+    assert pipeline.invocations >= 1
+    # One invocation at a time and no backlog: never more than the time allowed.
+    assert pipeline.invocations <= elapsed / pipeline.model.invoke_seconds + 1
+    assert pipeline.overruns >= pipeline.invocations
+    assert loop_turns > 10  # the event loop went on while the model ran
+    assert published  # the statistics of the second second counted them too
+
+
+async def test_an_invocation_still_running_when_the_model_stops_publishes_nothing_afterwards() -> None:
+    pipeline = slow_pipeline()
+    task = asyncio.create_task(pipeline.run())
+    await asyncio.sleep(0.02)  # the first invocation has started
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.sleep(0.3)  # it has finished in its thread by now
+    assert pipeline.store.current("y").quality == Quality.BadOutOfService
+    assert pipeline.invocations == 0
