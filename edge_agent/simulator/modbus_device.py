@@ -13,6 +13,7 @@ input          5        motor_speed         uint16, rpm
 holding        0        running             0/1, default 1
 holding        1        speed_setpoint      rpm, 0..3600, default 2900
 holding        10       bearing_fault       0/1, default 0
+holding        11       cavitation          0/1, default 0
 =============  =======  ==================  =========================================
 
 Measured values are clamped into the uint16 range. Writes outside the ranges above are refused with
@@ -43,6 +44,7 @@ INPUT_REGISTER_COUNT = 6
 RUNNING_ADDRESS = 0
 SPEED_SETPOINT_ADDRESS = 1
 BEARING_FAULT_ADDRESS = 10
+CAVITATION_ADDRESS = 11
 
 VIBRATION_SCALE = 0.01
 PRESSURE_SCALE = 0.01
@@ -143,7 +145,9 @@ class SimulatedPumpDevice:
                 SPEED_SETPOINT_ADDRESS, values=[round(self.pump.speed_setpoint)], datatype=DataType.REGISTERS
             ),
             SimData(
-                BEARING_FAULT_ADDRESS, values=[int(self.pump.bearing_fault)], datatype=DataType.REGISTERS
+                BEARING_FAULT_ADDRESS,
+                values=[int(self.pump.bearing_fault), int(self.pump.cavitation)],
+                datatype=DataType.REGISTERS,
             ),
         ]
         inputs = [
@@ -202,6 +206,8 @@ class SimulatedPumpDevice:
             self.pump.speed_setpoint = writes[SPEED_SETPOINT_ADDRESS]
         if BEARING_FAULT_ADDRESS in writes:
             self.pump.bearing_fault = bool(writes[BEARING_FAULT_ADDRESS])
+        if CAVITATION_ADDRESS in writes:
+            self.pump.cavitation = bool(writes[CAVITATION_ADDRESS])
         return None
 
     def _refresh_holding(self, start_address: int, registers: list[int]) -> None:
@@ -209,3 +215,4 @@ class SimulatedPumpDevice:
         registers[RUNNING_ADDRESS - start_address] = int(self.pump.running)
         registers[SPEED_SETPOINT_ADDRESS - start_address] = round(self.pump.speed_setpoint)
         registers[BEARING_FAULT_ADDRESS - start_address] = int(self.pump.bearing_fault)
+        registers[CAVITATION_ADDRESS - start_address] = int(self.pump.cavitation)

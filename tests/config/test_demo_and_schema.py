@@ -27,6 +27,7 @@ def test_the_demo_config_loads() -> None:
         "running",
         "speed_setpoint",
         "bearing_fault",
+        "cavitation",
         "door_open",
         "flow_pulses",
         "flow_pulses_rate",
@@ -37,6 +38,12 @@ def test_the_demo_config_loads() -> None:
         "pump_health_latency_mean_ms",
         "pump_health_latency_p99_ms",
         "pump_health_overruns",
+        "pump_state",
+        "pump_state_probability",
+        "pump_condition_invocations",
+        "pump_condition_latency_mean_ms",
+        "pump_condition_latency_p99_ms",
+        "pump_condition_overruns",
     ]
 
 

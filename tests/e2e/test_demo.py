@@ -19,6 +19,7 @@ from .agent_process import PUMP, SERVING, AgentProcess, free_port
 
 TAGS_NS = "urn:edge-agent:tags"
 FAULT_REGISTER = 10
+CAVITATION_REGISTER = 11
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AgentProces
 
 
 def demo_tags() -> list[str]:
-    config = load_config(DEMO_CONFIG)
-    names = [info.name for source in config.sources for info in source.tag_infos()]
-    return names + [output.name for model in config.models for output in model.outputs]
+    return [info.name for info in load_config(DEMO_CONFIG).tag_infos()]
 
 
 async def read_all(client: Client, tags: list[str]) -> dict[str, ua.DataValue]:
@@ -143,3 +142,23 @@ def test_a_stop_signal_ends_the_demo_cleanly_within_5_s(tmp_path: Path, stop_sig
     assert code == 0, agent.log()
     assert elapsed < 5.0
     assert "Traceback" not in agent.log()
+
+
+async def test_cavitation_is_named_by_the_pump_state_classifier(demo: tuple[AgentProcess, str, int]) -> None:
+    _, url, pump_port = demo
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=pump_port)
+    await modbus.connect()
+    try:
+        assert not (await modbus.write_register(CAVITATION_REGISTER, 1, device_id=1)).isError()
+        async with Client(url) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                values = await read_all(client, ["pump_state", "pump_state_probability"])
+                if values["pump_state"].Value.Value == "cavitation":
+                    break
+                assert time.monotonic() < deadline, f"state stayed {values['pump_state'].Value.Value}"
+                await asyncio.sleep(0.5)
+        assert values["pump_state_probability"].Value.Value > 0.5
+    finally:
+        await modbus.write_register(CAVITATION_REGISTER, 0, device_id=1)
+        modbus.close()
