@@ -11,17 +11,24 @@ Everything is seeded: the same seed and TensorFlow version give the same model.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import random
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from edge_agent.simulator.pump import PumpSimulator
+from models.training import (
+    as_printed,
+    card_floats,
+    export_tflite,
+    parse_arguments,
+    seed_everything,
+    tflite_outputs,
+    write_model,
+)
 
 FEATURES = ("motor_temperature", "vibration_rms", "discharge_pressure", "flow_rate", "motor_speed")
 WINDOW = 16
@@ -153,24 +160,8 @@ def raw_scores(autoencoder: tf.keras.Model, normalized: np.ndarray) -> np.ndarra
     return np.mean((flat - reconstructed) ** 2, axis=1)
 
 
-def export_tflite(scorer: AnomalyScorer) -> bytes:
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [scorer.__call__.get_concrete_function()], scorer
-    )
-    return converter.convert()
-
-
 def tflite_scores(model: bytes, normalized: np.ndarray) -> np.ndarray:
-    interpreter = tf.lite.Interpreter(model_content=model)
-    interpreter.allocate_tensors()
-    (window_input,) = interpreter.get_input_details()
-    (score_output,) = interpreter.get_output_details()
-    scores = []
-    for window in normalized:
-        interpreter.set_tensor(window_input["index"], window[np.newaxis].astype(np.float32))
-        interpreter.invoke()
-        scores.append(float(interpreter.get_tensor(score_output["index"])[0, 0]))
-    return np.asarray(scores)
+    return tflite_outputs(model, normalized)[:, 0].astype(np.float64)
 
 
 def fault_metrics(
@@ -200,9 +191,6 @@ def card_text(
     data: str,
     metrics: dict[str, float],
 ) -> str:
-    def floats(values: np.ndarray) -> str:
-        return "[" + ", ".join(f"{value:.6g}" for value in values) + "]"
-
     low_rpm, high_rpm = SETPOINT_RANGE_RPM
     return f"""\
 # Model card, written by models/train_pump_anomaly.py: retrain rather than edit.
@@ -224,8 +212,8 @@ inputs:
   dtype: float32
   shape: [1, {WINDOW}, {len(FEATURES)}]   # [batch, sample (oldest first), tag in the order above]
 normalize:   # applied by the agent before the model: x_norm = (x - mean) / std, per tag
-  mean: {floats(mean)}
-  std: {floats(std)}
+  mean: {card_floats(mean)}
+  std: {card_floats(std)}
 outputs:
   - {{name: anomaly_score, index: 0, shape: [1, 1], dtype: float32}}
   - {{name: anomaly, from: anomaly_score, above: {ALARM_ABOVE}, clear_below: {ALARM_CLEAR_BELOW}}}
@@ -260,8 +248,7 @@ class Trained:
 
 def train(seed: int, epochs: int) -> Trained:
     """Simulate the data and train the autoencoder; the same seed gives the same weights."""
-    tf.keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    seed_everything(seed)
     run_seeds = random.Random(seed)
 
     started = time.monotonic()
@@ -276,9 +263,7 @@ def train(seed: int, epochs: int) -> Trained:
     )
 
     train_samples = np.concatenate(normal["train"])
-    # Rounded as the card prints them, so the model is trained and measured with the card's numbers.
-    mean = np.asarray([float(f"{value:.6g}") for value in train_samples.mean(axis=0)], dtype=np.float32)
-    std = np.asarray([float(f"{value:.6g}") for value in train_samples.std(axis=0)], dtype=np.float32)
+    mean, std = as_printed(train_samples.mean(axis=0)), as_printed(train_samples.std(axis=0))
     split_windows = {
         split: (np.concatenate([windows(r) for r in runs]) - mean) / std for split, runs in normal.items()
     }
@@ -306,13 +291,7 @@ def train(seed: int, epochs: int) -> Trained:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent)
-    args = parser.parse_args(argv)
+    args = parse_arguments(__doc__, argv, seed=DEFAULT_SEED, epochs=40)
 
     started = time.monotonic()
     trained = train(args.seed, args.epochs)
@@ -342,14 +321,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{FAULT_RUNS} bearing-fault runs for the fault metrics"
     )
 
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / f"{MODEL_NAME}.tflite").write_bytes(model)
-    (args.output_dir / f"{MODEL_NAME}.card.yaml").write_text(
-        card_text(sha256=sha256, seed=args.seed, mean=mean, std=std, data=data, metrics=metrics)
+    card = card_text(sha256=sha256, seed=args.seed, mean=mean, std=std, data=data, metrics=metrics)
+    write_model(
+        args.output_dir, MODEL_NAME, model, card, started=started, metrics=metrics, metric_format=".6g"
     )
-    print(f"{len(model)} bytes, sha256 {sha256}, {time.monotonic() - started:.0f} s")
-    for name, value in metrics.items():
-        print(f"  {name}: {value:.6g}")
     return 0
 
 

@@ -16,7 +16,6 @@ and clipping keeps the int8 input steps fine (about 0.03 standard deviations) wh
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import random
 import time
@@ -36,10 +35,10 @@ from models.train_pump_anomaly import (
     WINDOW,
     AnomalyScorer,
     FaultRun,
-    export_tflite,
     simulate_fault_run,
     train,
 )
+from models.training import card_floats, export_tflite, parse_arguments, write_model
 
 MODEL_NAME = "pump_anomaly_int8"
 MODEL_VERSION = "1.0.0"
@@ -119,9 +118,6 @@ def card_text(
     float_sha256: str,
     metrics: dict[str, float],
 ) -> str:
-    def floats(values: np.ndarray) -> str:
-        return "[" + ", ".join(f"{value:.6g}" for value in values) + "]"
-
     lines = "\n".join(f"  {name}: {value:.4f}" for name, value in metrics.items())
     out_scale, out_zero = output_quantization
     top = (127 - out_zero) * out_scale
@@ -143,8 +139,8 @@ inputs:
   dtype: int8   # the agent quantises the normalised window with the tensor's scale and zero point
   shape: [1, {WINDOW}, {len(FEATURES)}]   # [batch, sample (oldest first), tag in the order above]
 normalize:   # applied by the agent before the model: x_norm = (x - mean) / std, per tag
-  mean: {floats(mean)}
-  std: {floats(std)}
+  mean: {card_floats(mean)}
+  std: {card_floats(std)}
 outputs:
   - {{name: anomaly_score, index: 0, shape: [1, 1], dtype: int8}}
   - {{name: anomaly, from: anomaly_score, above: {ALARM_ABOVE}, clear_below: {ALARM_CLEAR_BELOW}}}
@@ -164,13 +160,7 @@ metrics:   # held-out data of models/train_pump_anomaly.py; "float" is pump_anom
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent)
-    args = parser.parse_args(argv)
+    args = parse_arguments(__doc__, argv, seed=DEFAULT_SEED, epochs=40)
 
     started = time.monotonic()
     trained = train(args.seed, args.epochs)
@@ -227,23 +217,19 @@ def main(argv: list[str] | None = None) -> int:
     assert metrics["healthy_max_abs_diff_to_float"] < HEALTHY_TOLERANCE, metrics
     assert metrics["decision_agreement_with_float"] == 1.0, metrics
 
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / f"{MODEL_NAME}.tflite").write_bytes(model)
-    (args.output_dir / f"{MODEL_NAME}.card.yaml").write_text(
-        card_text(
-            sha256=sha256,
-            seed=args.seed,
-            mean=trained.mean,
-            std=trained.std,
-            input_quantization=window_input["quantization"],
-            output_quantization=score_output["quantization"],
-            float_sha256=float_sha256,
-            metrics=metrics,
-        )
+    card = card_text(
+        sha256=sha256,
+        seed=args.seed,
+        mean=trained.mean,
+        std=trained.std,
+        input_quantization=window_input["quantization"],
+        output_quantization=score_output["quantization"],
+        float_sha256=float_sha256,
+        metrics=metrics,
     )
-    print(f"{len(model)} bytes, sha256 {sha256}, {time.monotonic() - started:.0f} s")
-    for name, value in metrics.items():
-        print(f"  {name}: {value:.4f}")
+    write_model(
+        args.output_dir, MODEL_NAME, model, card, started=started, metrics=metrics, metric_format=".4f"
+    )
     return 0
 
 

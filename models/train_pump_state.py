@@ -12,18 +12,25 @@ Everything is seeded: the same seed and TensorFlow version give the same model.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import random
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from edge_agent.simulator.pump import PumpSimulator
 from models.train_pump_anomaly import FEATURES, SAMPLE_PERIOD_S, SETPOINT_RANGE_RPM, WINDOW, sample
+from models.training import (
+    as_printed,
+    card_floats,
+    export_tflite,
+    parse_arguments,
+    seed_everything,
+    tflite_outputs,
+    write_model,
+)
 
 MODEL_NAME = "pump_state"
 MODEL_VERSION = "1.0.0"
@@ -135,32 +142,9 @@ class StateClassifier(tf.Module):
         return {"pump_state": hidden}
 
 
-def export_tflite(module: StateClassifier) -> bytes:
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [module.__call__.get_concrete_function()], module
-    )
-    return converter.convert()
-
-
-def tflite_probabilities(model: bytes, scaled: np.ndarray) -> np.ndarray:
-    interpreter = tf.lite.Interpreter(model_content=model)
-    interpreter.allocate_tensors()
-    (window_input,) = interpreter.get_input_details()
-    (output,) = interpreter.get_output_details()
-    rows = []
-    for window in scaled:
-        interpreter.set_tensor(window_input["index"], window[np.newaxis].astype(np.float32))
-        interpreter.invoke()
-        rows.append(interpreter.get_tensor(output["index"])[0])
-    return np.asarray(rows)
-
-
 def card_text(
     *, sha256: str, seed: int, low: np.ndarray, high: np.ndarray, data: str, metrics: dict[str, float]
 ) -> str:
-    def floats(values: np.ndarray) -> str:
-        return "[" + ", ".join(f"{value:.6g}" for value in values) + "]"
-
     lines = "\n".join(f"  {name}: {value:.4f}" for name, value in metrics.items())
     low_rpm, high_rpm = SETPOINT_RANGE_RPM
     classes = ", ".join(CLASSES)
@@ -183,8 +167,8 @@ inputs:
   dtype: float32
   shape: [1, {WINDOW}, {len(FEATURES)}]   # [batch, sample (oldest first), tag in the order above]
 normalize:   # applied by the agent before the model: x_norm = (x - min) / (max - min), per tag
-  min: {floats(low)}
-  max: {floats(high)}
+  min: {card_floats(low)}
+  max: {card_floats(high)}
 outputs:
   - {{name: pump_state, classes: [{classes}], output: 0, shape: [1, {len(CLASSES)}], dtype: float32}}
 training:
@@ -198,16 +182,8 @@ metrics:   # on the held-out test runs, every window the agent would see (transi
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent)
-    args = parser.parse_args(argv)
-
-    tf.keras.utils.set_random_seed(args.seed)
-    tf.config.experimental.enable_op_determinism()
+    args = parse_arguments(__doc__, argv, seed=DEFAULT_SEED, epochs=30)
+    seed_everything(args.seed)
     run_seeds = random.Random(args.seed)
 
     started = time.monotonic()
@@ -218,9 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"simulated {sum(len(r.samples) for rs in runs.values() for r in rs)} samples")
 
     train_samples = np.concatenate([run.samples for run in runs["train"]])
-    # Rounded as the card prints them, so the model is trained and measured with the card's numbers.
-    low = np.asarray([float(f"{value:.6g}") for value in train_samples.min(axis=0)], dtype=np.float32)
-    high = np.asarray([float(f"{value:.6g}") for value in train_samples.max(axis=0)], dtype=np.float32)
+    low, high = as_printed(train_samples.min(axis=0)), as_printed(train_samples.max(axis=0))
 
     def scaled(x: np.ndarray) -> np.ndarray:
         return ((x - low) / (high - low)).astype(np.float32)
@@ -245,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = export_tflite(StateClassifier(classifier))
     sha256 = hashlib.sha256(model).hexdigest()
-    probabilities = tflite_probabilities(model, scaled(test.x))
+    probabilities = tflite_outputs(model, scaled(test.x))
     # The exported graph must compute what the trained model does.
     keras_probabilities = classifier.predict(scaled(test.x).reshape(len(test.x), -1), batch_size=4096)
     np.testing.assert_allclose(probabilities, keras_probabilities, atol=1e-4)
@@ -259,14 +233,10 @@ def main(argv: list[str] | None = None) -> int:
 
     splits = ", ".join(f"{count} {split}" for split, count in RUNS.items())
     data = f"{sum(RUNS.values())} simulated runs of {RUN_S:.0f} s ({splits})"
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / f"{MODEL_NAME}.tflite").write_bytes(model)
-    (args.output_dir / f"{MODEL_NAME}.card.yaml").write_text(
-        card_text(sha256=sha256, seed=args.seed, low=low, high=high, data=data, metrics=metrics)
+    card = card_text(sha256=sha256, seed=args.seed, low=low, high=high, data=data, metrics=metrics)
+    write_model(
+        args.output_dir, MODEL_NAME, model, card, started=started, metrics=metrics, metric_format=".4f"
     )
-    print(f"{len(model)} bytes, sha256 {sha256}, {time.monotonic() - started:.0f} s")
-    for name, value in metrics.items():
-        print(f"  {name}: {value:.4f}")
     return 0
 
 

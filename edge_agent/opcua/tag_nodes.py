@@ -149,16 +149,18 @@ class TagNodes:
         root = await self._add(session, _object_item(idx, ROOT_OBJECT, ua.NodeId(ua.ObjectIds.ObjectsFolder)))
         tags_folder = await self._add(session, _folder_item(idx, TAGS_FOLDER, root))
         source_folders: dict[str, ua.NodeId] = {}
-        items: list[ua.AddNodesItem] = []
+        variables: list[ua.AddNodesItem] = []
+        properties: list[ua.AddNodesItem] = []
         for info in self._store.tags:
             if info.source not in source_folders:
                 source_folders[info.source] = await self._add(
                     session, _folder_item(idx, info.source, tags_folder)
                 )
             nodeid = ua.NodeId(info.name, idx)
-            items.append(_variable_item(idx, nodeid, source_folders[info.source], info))
-            items.extend(_property_items(idx, nodeid, info))
-        for item, result in zip(items, await session.add_nodes(items), strict=True):
+            variables.append(_variable_item(idx, nodeid, source_folders[info.source], info))
+            properties.extend(_property_items(idx, nodeid, info))
+        self._add_tag_variables(variables)
+        for item, result in zip(properties, await session.add_nodes(properties), strict=True):
             if not result.StatusCode.is_good():
                 raise RuntimeError(f"cannot add OPC UA node {item.BrowseName.Name}: {result.StatusCode.name}")
         for info in self._store.tags:
@@ -220,6 +222,49 @@ class TagNodes:
                         await callback(handle, datavalue)
                     except Exception:
                         log.exception("monitored item callback failed")
+
+    def _add_tag_variables(self, items: list[ua.AddNodesItem]) -> None:
+        """Add the tag variables under their source folders, in time linear in their number.
+
+        asyncua's AddNodes compares each new node with every reference its parent already has: a source
+        of 10,000 tags would take about a minute to add. Tag names are unique (the store refuses a second
+        declaration), so no two siblings can clash; each variable is added without a parent and the
+        references that tie it to its folder are made here, the folder's own without that comparison.
+        """
+        service = self._server.iserver.node_mgt_service
+        parents = [item.ParentNodeId for item in items]
+        for item in items:
+            item.ParentNodeId = ua.NodeId()
+        # check=False is what lets a node in without a parent (asyncua loads its own address space so).
+        refused = list(service.try_add_nodes(items, check=False))
+        if refused:
+            raise RuntimeError(f"cannot add OPC UA node {refused[0].BrowseName.Name}")
+        inverse = []
+        for item, parent in zip(items, parents, strict=True):
+            item.ParentNodeId = parent
+            self._aspace[parent].references.append(
+                ua.ReferenceDescription(
+                    ReferenceTypeId=item.ReferenceTypeId,
+                    IsForward=True,
+                    NodeId=item.RequestedNewNodeId,
+                    BrowseName=item.BrowseName,
+                    DisplayName=item.NodeAttributes.DisplayName,
+                    NodeClass=item.NodeClass,
+                    TypeDefinition=item.TypeDefinition,
+                )
+            )
+            inverse.append(
+                ua.AddReferencesItem(
+                    SourceNodeId=item.RequestedNewNodeId,
+                    ReferenceTypeId=item.ReferenceTypeId,
+                    IsForward=False,
+                    TargetNodeId=parent,
+                    TargetNodeClass=ua.NodeClass.Object,
+                )
+            )
+        for reference, status in zip(inverse, service.add_references(inverse), strict=True):
+            if not status.is_good():
+                raise RuntimeError(f"cannot reference OPC UA node {reference.SourceNodeId}: {status.name}")
 
     @staticmethod
     async def _add(session: Any, item: ua.AddNodesItem) -> ua.NodeId:

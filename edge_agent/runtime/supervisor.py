@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -90,6 +91,7 @@ class Supervisor:
         assert self.runtime is not None
         old = self.runtime
         log.info("reloading %s", self.config_path)
+        gc.unfreeze()  # what the reload retires must be collectable, cycles included
         try:
             config = await asyncio.to_thread(self.load)
             if config == old.config:
@@ -142,5 +144,17 @@ class Supervisor:
             return
 
     def _ready(self) -> None:
+        _freeze_long_lived_objects()
         if self.on_ready is not None and self.runtime is not None:
             self.on_ready(self.runtime)
+
+
+def _freeze_long_lived_objects() -> None:
+    """Move everything alive now (asyncua's address space above all) out of the collector's sight.
+
+    A full collection walks the whole OPC UA address space and stalls the server for 150-450 ms (measured
+    with 1,000 tags), which pushed notification p99 far above the publishing interval. What exists once
+    the agent serves lives as long as this config; a reload unfreezes it first.
+    """
+    gc.collect()
+    gc.freeze()
