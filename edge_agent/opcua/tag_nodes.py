@@ -16,16 +16,15 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asyncua import Server, ua
-from asyncua.crypto.permission_rules import User, UserRole
-from asyncua.server.address_space import AddressSpace, AttributeService, AttributeValue
+from asyncua.server.address_space import AddressSpace, AttributeValue
 
-from ..quality import Quality
-from ..tags import Reading, TagInfo, TagValue
+from ..tags import Reading, TagInfo
 from ..tagstore import TagStore
+from .tag_values import DATA_TYPES, TagValueError, to_datavalue, to_variant
+from .tag_writes import TagWriteService
 
 log = logging.getLogger(__name__)
 
@@ -35,89 +34,6 @@ TAGS_FOLDER = "Tags"
 # Readings waiting for monitored items; beyond this the oldest are dropped (the address space itself
 # always has the newest value). Only reached if the event loop falls far behind the sources.
 MAX_PENDING_NOTIFICATIONS = 10_000
-
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Who asyncua's own (in-process) session is; its writes carry no other user.
-_SERVER_USER = User(role=UserRole.Admin)
-
-_VARIANT_TYPES: dict[str, ua.VariantType] = {
-    "float": ua.VariantType.Double,
-    "int": ua.VariantType.Int64,
-    "bool": ua.VariantType.Boolean,
-    "string": ua.VariantType.String,
-}
-_DATA_TYPES: dict[str, int] = {
-    "float": ua.ObjectIds.Double,
-    "int": ua.ObjectIds.Int64,
-    "bool": ua.ObjectIds.Boolean,
-    "string": ua.ObjectIds.String,
-}
-
-
-class TagValueError(ValueError):
-    """A tag value that cannot be carried by the tag's OPC UA data type."""
-
-    def __init__(self, quality: Quality, message: str) -> None:
-        super().__init__(message)
-        self.quality = quality
-
-
-def to_variant(info: TagInfo, value: TagValue | None) -> ua.Variant:
-    """The OPC UA Variant for a tag value; raises TagValueError when the tag's type cannot carry it.
-
-    Conversions are the lossless ones only: an int tag takes 3.0 but not 3.7, a float tag takes 3.
-    """
-    if value is None:
-        return ua.Variant(None, ua.VariantType.Null)
-    converted: TagValue
-    match info.data_type, value:
-        case "float", bool() | int() | float():
-            converted = float(value)
-        case "int", bool() | int():
-            converted = int(value)
-        case "int", float() if value.is_integer():
-            converted = int(value)
-        case "bool", bool():
-            converted = value
-        case "bool", int() if value in (0, 1):
-            converted = bool(value)
-        case "string", _:
-            converted = str(value)
-        case _:
-            raise TagValueError(Quality.BadTypeMismatch, f"{value!r} is not a {info.data_type}")
-    if (
-        isinstance(converted, int)
-        and not isinstance(converted, bool)
-        and not _INT64_MIN <= converted <= _INT64_MAX
-    ):
-        raise TagValueError(Quality.BadOutOfRange, f"{value!r} does not fit an Int64")
-    return ua.Variant(converted, _VARIANT_TYPES[info.data_type])
-
-
-def from_variant(info: TagInfo, variant: ua.Variant | None) -> TagValue:
-    """The tag value a client wrote; raises TagValueError unless it has the tag's exact type."""
-    expected = _VARIANT_TYPES[info.data_type]
-    if variant is None or variant.VariantType != expected or variant.is_array or variant.Value is None:
-        got = "nothing" if variant is None or variant.Value is None else variant.VariantType.name
-        raise TagValueError(Quality.BadTypeMismatch, f"expected a {expected.name}, got {got}")
-    value: TagValue = variant.Value
-    return value
-
-
-def to_datavalue(variant: ua.Variant, quality: Quality, reading: Reading) -> ua.DataValue:
-    return ua.DataValue(
-        Value=variant,
-        StatusCode=ua.StatusCode(int(quality)),
-        SourceTimestamp=_datetime(reading.source_time_ns),
-        ServerTimestamp=_datetime(reading.server_time_ns),
-    )
-
-
-def _datetime(ns: int) -> datetime:
-    # Integer arithmetic: a float of ns since 1970 has lost the microseconds already.
-    return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
 class TagNodes:
@@ -274,49 +190,6 @@ class TagNodes:
         return nodeid
 
 
-class TagWriteService(AttributeService):
-    """Sends a client's write of a tag value to the tag store; other writes go on as asyncua does them.
-
-    The client gets the store's answer (the device's Quality) as the write's status code. The node's
-    value is not changed here: the source publishes what the device really holds.
-    """
-
-    def __init__(self, aspace: AddressSpace, store: TagStore, targets: dict[ua.NodeId, TagInfo]) -> None:
-        super().__init__(aspace)
-        self._store = store
-        self._targets = targets
-
-    async def write(self, params: ua.WriteParameters, user: User = _SERVER_USER) -> list[ua.StatusCode]:
-        results: list[ua.StatusCode] = []
-        for write_value in params.NodesToWrite:
-            info = self._targets.get(write_value.NodeId)
-            if info is None or write_value.AttributeId != ua.AttributeIds.Value:
-                results.extend(await super().write(ua.WriteParameters(NodesToWrite=[write_value]), user))
-            else:
-                results.append(await self._write_tag(info, write_value, user))
-        return results
-
-    async def _write_tag(self, info: TagInfo, write_value: ua.WriteValue, user: User) -> ua.StatusCode:
-        if user.role is UserRole.Anonymous:
-            return ua.StatusCode(ua.StatusCodes.BadUserAccessDenied)
-        if not info.writable:
-            return ua.StatusCode(ua.StatusCodes.BadNotWritable)
-        if write_value.IndexRange:
-            return ua.StatusCode(ua.StatusCodes.BadWriteNotSupported)
-        try:
-            value = from_variant(info, write_value.Value.Value if write_value.Value else None)
-        except TagValueError as exc:
-            log.info("refused a write to %s: %s", info.name, exc)
-            return ua.StatusCode(int(exc.quality))
-        try:
-            quality = await self._store.write(info.name, value)
-        except Exception:
-            log.exception("writing %r to %s failed", value, info.name)
-            return ua.StatusCode(ua.StatusCodes.BadInternalError)
-        log.info("%s wrote %r to %s: %s", user.name or user.role.name, value, info.name, quality.name)
-        return ua.StatusCode(int(quality))
-
-
 def _object_item(idx: int, name: str, parent: ua.NodeId) -> ua.AddNodesItem:
     return _object_like(idx, name, parent, ua.ObjectIds.BaseObjectType)
 
@@ -343,7 +216,7 @@ def _variable_item(idx: int, nodeid: ua.NodeId, parent: ua.NodeId, info: TagInfo
     attrs.DisplayName = ua.LocalizedText(info.name)
     if info.description:
         attrs.Description = ua.LocalizedText(info.description)
-    attrs.DataType = ua.NodeId(_DATA_TYPES[info.data_type])
+    attrs.DataType = ua.NodeId(DATA_TYPES[info.data_type])
     attrs.ValueRank = ua.ValueRank.Scalar
     attrs.Value = ua.Variant(None, ua.VariantType.Null)
     attrs.AccessLevel = access

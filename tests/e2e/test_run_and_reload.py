@@ -18,7 +18,7 @@ from .agent_process import AgentProcess, free_port, wait_for_log
 
 TAGS_NS = "urn:edge-agent:tags"
 
-CONFIG = """\
+HEADER = """\
 asset:
   id: urn:example:aas:test-pump
   global_asset_id: urn:example:asset:test-pump
@@ -31,11 +31,16 @@ sources:
     driver: modbus
     host: 127.0.0.1
     port: {modbus_port}
+"""
+CONFIG = (
+    HEADER
+    + """\
     poll: 200ms
     timeout: 500ms
     points:
       - {{name: motor_temperature, kind: input, address: 0, type: float32, unit: degC}}
 {extra}"""
+)
 
 EXTRA_POINT = "      - {name: motor_speed, kind: input, address: 5, type: uint16, unit: rpm}\n"
 
@@ -155,19 +160,9 @@ def test_a_sighup_while_starting_is_not_fatal_and_reloads_once_ready(tmp_path: P
         assert process.stop() == 0
 
 
-MODEL_CONFIG = """\
-asset:
-  id: urn:example:aas:test-pump
-  global_asset_id: urn:example:asset:test-pump
-opcua:
-  endpoint: {endpoint}
-  pki: {pki}
-  insecure: {{none_policy: true, anonymous_read: true}}
-sources:
-  - name: pump_plc
-    driver: modbus
-    host: 127.0.0.1
-    port: {modbus_port}
+MODEL_CONFIG = (
+    HEADER
+    + """\
     poll: 100ms
     points:
       - {{name: motor_temperature, kind: input, address: 0, type: float32}}
@@ -186,6 +181,7 @@ models:
       - {{name: anomaly_score, index: 0}}
       - {{name: anomaly, from: anomaly_score, above: {above}}}
 """
+)
 
 
 async def test_a_reload_that_changes_only_models_keeps_drivers_and_clients(tmp_path: Path, pump: int) -> None:
