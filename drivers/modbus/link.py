@@ -68,12 +68,15 @@ class Link:
             await self._ensure_connected()
             try:
                 if within is None or within >= self.timeout:
-                    return await request(self.client)  # pymodbus' own timeout is the one that applies
-                async with asyncio.timeout(within):
-                    return await request(self.client)
+                    answer = await request(self.client)  # pymodbus' own timeout is the one that applies
+                else:
+                    async with asyncio.timeout(within):
+                        answer = await request(self.client)
             except ConnectionException as exc:
                 self._lost(exc)
                 raise LinkDown(str(exc)) from exc
+        _honour_swallowed_cancellation()
+        return answer
 
     async def _ensure_connected(self) -> None:
         if self.client.connected:
@@ -101,3 +104,14 @@ class Link:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _honour_swallowed_cancellation() -> None:
+    """Raise the cancellation that pymodbus' ``asyncio.wait_for`` may have swallowed.
+
+    On Python 3.11, a ``wait_for`` whose future completes just as its task is cancelled returns the result
+    and drops the CancelledError; the task's pending cancel request stays counted, so it is raised here.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
