@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textwrap import dedent, indent
 
-import pytest
-
 from drivers.modbus.config import ModbusSourceConfig
-from edge_agent.config import ConfigError, load_config_text
+from edge_agent.config import load_config_text
+
+from .reporting import the_one_problem
 
 ASSET = "asset: {id: urn:example:aas:p1, global_asset_id: urn:example:asset:p1}\n"
 
@@ -40,8 +40,4 @@ def modbus_source(text: str) -> ModbusSourceConfig:
 
 def reported(text: str) -> str:
     """The one line the user sees for a source with exactly one mistake (the file's line 1 is the asset)."""
-    with pytest.raises(ConfigError) as caught:
-        load_config_text(ASSET + "sources:\n" + indent(dedent(text), "  "), filename="plant.yaml")
-    problems = caught.value.problems
-    assert len(problems) == 1, "\n".join(str(p) for p in problems)
-    return str(problems[0])
+    return the_one_problem(ASSET + "sources:\n" + indent(dedent(text), "  "))

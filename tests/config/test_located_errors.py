@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from textwrap import dedent
-
-import pytest
-
-from edge_agent.config import ConfigError, ConfigProblem, load_config_text
-
-
-def problems_of(text: str) -> list[ConfigProblem]:
-    with pytest.raises(ConfigError) as caught:
-        load_config_text(dedent(text), filename="plant.yaml")
-    return caught.value.problems
+from .reporting import problems_of, the_one_problem
 
 
 def reported(text: str) -> str:
     """The one line the user sees for a config with exactly one mistake."""
-    problems = problems_of(text)
-    assert len(problems) == 1, "\n".join(str(p) for p in problems)
-    return str(problems[0])
+    return the_one_problem(text)
 
 
 def test_an_unknown_top_level_key_suggests_the_known_one() -> None:

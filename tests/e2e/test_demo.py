@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -94,27 +95,42 @@ async def test_anonymous_demo_client_cannot_write(demo: tuple[AgentProcess, str,
             await node.write_value(ua.DataValue(ua.Variant(1000, ua.VariantType.Int64)))
 
 
+@contextlib.asynccontextmanager
+async def pump_switch(pump_port: int, register: int) -> AsyncIterator[None]:
+    """The simulated pump with one of its fault switches on, off again afterwards."""
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=pump_port)
+    await modbus.connect()
+    try:
+        assert not (await modbus.write_register(register, 1, device_id=1)).isError()
+        yield
+    finally:
+        await modbus.write_register(register, 0, device_id=1)
+        modbus.close()
+
+
+async def wait_for_values(
+    url: str, tags: list[str], done: Callable[[dict[str, ua.DataValue]], bool], within: float = 60.0
+) -> dict[str, ua.DataValue]:
+    async with Client(url) as client:
+        deadline = time.monotonic() + within
+        while True:
+            values = await read_all(client, tags)
+            if done(values):
+                return values
+            seen = {tag: value.Value.Value for tag, value in values.items()}
+            assert time.monotonic() < deadline, f"not reached within {within} s: {seen}"
+            await asyncio.sleep(0.5)
+
+
 async def test_bearing_fault_drives_the_anomaly_score_over_its_threshold(
     demo: tuple[AgentProcess, str, int],
 ) -> None:
     _, url, pump_port = demo
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=pump_port)
-    await modbus.connect()
-    try:
-        response = await modbus.write_register(FAULT_REGISTER, 1, device_id=1)
-        assert not response.isError()
-        async with Client(url) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                values = await read_all(client, ["anomaly_score", "anomaly"])
-                if values["anomaly"].Value.Value is True:
-                    break
-                assert time.monotonic() < deadline, f"no anomaly: score {values['anomaly_score'].Value.Value}"
-                await asyncio.sleep(0.5)
-        assert values["anomaly_score"].Value.Value > 1.0
-    finally:
-        await modbus.write_register(FAULT_REGISTER, 0, device_id=1)
-        modbus.close()
+    async with pump_switch(pump_port, FAULT_REGISTER):
+        values = await wait_for_values(
+            url, ["anomaly_score", "anomaly"], lambda v: v["anomaly"].Value.Value is True
+        )
+    assert values["anomaly_score"].Value.Value > 1.0
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
@@ -146,19 +162,10 @@ def test_a_stop_signal_ends_the_demo_cleanly_within_5_s(tmp_path: Path, stop_sig
 
 async def test_cavitation_is_named_by_the_pump_state_classifier(demo: tuple[AgentProcess, str, int]) -> None:
     _, url, pump_port = demo
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=pump_port)
-    await modbus.connect()
-    try:
-        assert not (await modbus.write_register(CAVITATION_REGISTER, 1, device_id=1)).isError()
-        async with Client(url) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                values = await read_all(client, ["pump_state", "pump_state_probability"])
-                if values["pump_state"].Value.Value == "cavitation":
-                    break
-                assert time.monotonic() < deadline, f"state stayed {values['pump_state'].Value.Value}"
-                await asyncio.sleep(0.5)
-        assert values["pump_state_probability"].Value.Value > 0.5
-    finally:
-        await modbus.write_register(CAVITATION_REGISTER, 0, device_id=1)
-        modbus.close()
+    async with pump_switch(pump_port, CAVITATION_REGISTER):
+        values = await wait_for_values(
+            url,
+            ["pump_state", "pump_state_probability"],
+            lambda v: v["pump_state"].Value.Value == "cavitation",
+        )
+    assert values["pump_state_probability"].Value.Value > 0.5
