@@ -22,7 +22,14 @@ $(TEST_STAMP): $(BIN)/python setup.cfg pyproject.toml
 demo: $(RUN_STAMP)
 	$(BIN)/edge-agent demo
 
-test: $(TEST_STAMP)
+# node-opcua for the interop tests (tests/interop): reinstalled whenever its lock file changes.
+INTEROP_STAMP := tests/interop/node_modules/.installed
+
+$(INTEROP_STAMP): tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(TEST_STAMP) $(INTEROP_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(TEST_STAMP)
@@ -33,4 +40,4 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info tests/interop/node_modules

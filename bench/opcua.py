@@ -187,6 +187,8 @@ def print_start_and_memory(pki: Path) -> None:
     for label, tags, options in [(f"{n:,}", n, ()) for n in STARTUP_TAGS] + [
         ("10,000 from one source", 10_000, ("--one-source",)),
         ("10,000 with unit, range", 10_000, ("--unit-range",)),
+        ("1,000 unit, range, shell", 1_000, ("--unit-range", "--shell")),
+        ("10,000 unit, range, shell", 10_000, ("--unit-range", "--shell")),
     ]:
         if tags not in bare:
             bare[tags] = start_and_memory("raw", tags, pki)

@@ -1,12 +1,14 @@
 """One OPC UA server for bench/opcua.py, in a process of its own so that its RSS and CPU time are its own.
 
     python -m bench.opcua_server {agent,raw} TAGS PORT PKI [--change-hz HZ] [--one-source] [--unit-range]
-                                 [--freeze-gc]
+                                 [--freeze-gc] [--shell]
 
 ``agent`` is the agent's server: AgentOpcUaServer over a TagStore of float tags, in sources of 100 tags
 each, or all in one source with ``--one-source``; with ``--unit-range`` every tag has a unit and a range,
-so EngineeringUnits and EURange properties too. ``raw`` is a bare asyncua Server holding the same number
-of plain Double variables in folders of 100. Tag i is ``ns=<NAMESPACE>;s=tag<i>`` on both.
+so EngineeringUnits and EURange properties too; with ``--shell`` the agent also serves an Asset
+Administration Shell (OPC 30270) with every tag as a live property of its Operational Data submodel.
+``raw`` is a bare asyncua Server holding the same number of plain Double variables in folders of 100.
+Tag i is ``ns=<NAMESPACE>;s=tag<i>`` on both.
 
 With ``--change-hz``, every tag gets a new value that many times a second, all stamped with the time of
 their round: through the tag store for the agent, with ``Server.write_attribute_value`` for the raw
@@ -27,8 +29,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aas_core3 import types as aas
 from asyncua import Server, ua
 
+from edge_agent.aas.elements import submodel, submodel_reference
+from edge_agent.aas.ids import OPERATIONAL_DATA_SUBMODEL, SubmodelIds
+from edge_agent.aas.live import live_property
 from edge_agent.config.opcua import OpcUaConfig
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.quality import Quality
@@ -38,6 +44,7 @@ from edge_agent.tagstore import TagStore
 RAW_NAMESPACE_URI = "urn:bench:raw"
 APPLICATION_URI = "urn:edge-agent:bench"
 PER_PARENT = 100
+SHELL_ID = "urn:bench:aas"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 ChangeRound = Callable[[int, int], Awaitable[None]]
@@ -59,16 +66,39 @@ def agent_config(port: int, pki: Path) -> OpcUaConfig:
     )
 
 
+def shell_of(infos: list[TagInfo]) -> aas.Environment:
+    """A shell whose Operational Data submodel has every tag as a live property."""
+    submodel_ids = SubmodelIds(SHELL_ID)
+    operational = submodel(
+        submodel_ids.operational_data,
+        "OperationalData",
+        OPERATIONAL_DATA_SUBMODEL,
+        [live_property(info) for info in infos],
+    )
+    shell = aas.AssetAdministrationShell(
+        SHELL_ID,
+        aas.AssetInformation(aas.AssetKind.INSTANCE, global_asset_id="urn:bench:asset"),
+        id_short="bench",
+        submodels=[submodel_reference(operational.id)],
+    )
+    return aas.Environment(asset_administration_shells=[shell], submodels=[operational])
+
+
 async def serve_agent(
-    tags: int, port: int, pki: Path, *, one_source: bool, unit_range: bool
+    tags: int, port: int, pki: Path, *, one_source: bool, unit_range: bool, shell: bool
 ) -> tuple[ChangeRound, Stop]:
     unit, range_ = ("degC", (0.0, 100.0)) if unit_range else (None, None)
-    store = TagStore(
+    infos = [
         TagInfo(tag_name(i), "source0" if one_source else f"source{i // PER_PARENT}", "float", unit, range_)
         for i in range(tags)
-    )
+    ]
+    store = TagStore(infos)
     server = AgentOpcUaServer(
-        agent_config(port, pki), store, server_name="bench", application_uri=APPLICATION_URI
+        agent_config(port, pki),
+        store,
+        server_name="bench",
+        application_uri=APPLICATION_URI,
+        environment=(lambda der: shell_of(infos)) if shell else None,
     )
     await server.start()
     names = [tag_name(i) for i in range(tags)]
@@ -131,12 +161,18 @@ async def main() -> None:
     parser.add_argument("--one-source", action="store_true")
     parser.add_argument("--unit-range", action="store_true")
     parser.add_argument("--freeze-gc", action="store_true")
+    parser.add_argument("--shell", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
     if args.kind == "agent":
         change, stop = await serve_agent(
-            args.tags, args.port, args.pki, one_source=args.one_source, unit_range=args.unit_range
+            args.tags,
+            args.port,
+            args.pki,
+            one_source=args.one_source,
+            unit_range=args.unit_range,
+            shell=args.shell,
         )
     else:
         change, stop = await serve_raw(args.tags, args.port)

@@ -26,3 +26,7 @@ class Source(ABC):
     async def write(self, tag: str, value: TagValue) -> Quality:
         """Write a client's value to the device; the result is the device's answer."""
         return Quality.BadNotWritable
+
+    def statistics(self) -> dict[str, object]:
+        """Counters a person diagnosing the source wants (JSON-ready); empty if the driver keeps none."""
+        return {}

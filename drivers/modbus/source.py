@@ -40,6 +40,19 @@ class ModbusSource(Source):
         finally:
             self.link.close()
 
+    def statistics(self) -> dict[str, object]:
+        return {
+            "devices": [
+                {
+                    "unit": poller.device.unit,
+                    "cycles": poller.cycles,
+                    "failed_cycles": poller.failures,
+                    "requests_per_cycle": len(poller.plan),
+                }
+                for poller in self.pollers
+            ]
+        }
+
     async def write(self, tag: str, value: TagValue) -> Quality:
         poller = self._owner.get(tag)
         if poller is None:

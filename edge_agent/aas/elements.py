@@ -97,6 +97,7 @@ def prop(
     description: str | None = None,
     qualifiers: Sequence[aas.Qualifier] = (),
     data_specification: aas.EmbeddedDataSpecification | None = None,
+    category: str | None = None,
 ) -> aas.Property:
     """A Property; its XSD type follows the value unless given (it must be, when the value is None)."""
     if value_type is None:
@@ -107,6 +108,7 @@ def prop(
     return aas.Property(
         value_type,
         id_short=id_short,
+        category=category,
         description=texts(description) if description else None,
         semantic_id=semantic_id,
         supplemental_semantic_ids=supplemental,

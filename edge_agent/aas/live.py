@@ -61,6 +61,17 @@ def _qualifiers(info: TagInfo) -> list[aas.Qualifier]:
     return found
 
 
+LIVE_CATEGORY = "VARIABLE"
+"""The category of a live property: the AAS metamodel's own word for a value that changes while it runs."""
+
+
+def live_tag_name(element: aas.ISubmodelElement) -> str | None:
+    """The tag a live property shows, or None for any other element."""
+    if isinstance(element, aas.Property) and element.category == LIVE_CATEGORY:
+        return element.id_short
+    return None
+
+
 def live_property(info: TagInfo, value: object | None = None) -> aas.Property:
     """The tag's Property; ``value`` is its current value (or its Reading from the tag store), if known."""
     if isinstance(value, Reading):
@@ -68,6 +79,7 @@ def live_property(info: TagInfo, value: object | None = None) -> aas.Property:
     return prop(
         info.name,
         as_tag_type(value, info.data_type),
+        category=LIVE_CATEGORY,
         value_type=VALUE_TYPES[info.data_type],
         description=info.description or None,
         qualifiers=_qualifiers(info),

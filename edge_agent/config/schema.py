@@ -16,6 +16,7 @@ from drivers.registry import SOURCE_CONFIGS
 from edge_agent.tags import TagInfo
 
 from .asset import AssetConfig
+from .history import HistoryConfig
 from .inference import ModelConfig
 from .model_files import resolve_model_file
 from .opcua import OpcUaConfig
@@ -37,6 +38,8 @@ class AgentConfig(ConfigModel):
     """Where readings come from: one entry per device or bus."""
     models: list[ModelConfig] = []
     """TFLite models run over the tags."""
+    history: HistoryConfig | None = None
+    """Where readings are recorded for OPC UA HistoryRead; no history without it."""
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
@@ -67,6 +70,17 @@ class AgentConfig(ConfigModel):
         yield from self._tags_once()
         yield from self._inputs_exist()
         yield from self._model_files_exist()
+        yield from self._history_tags_exist()
+
+    def _history_tags_exist(self) -> Iterator[ConfigIssue]:
+        if self.history is None or self.history.tags is None:
+            return
+        known = sorted(info.name for info in self.tag_infos())
+        for index, tag in enumerate(self.history.tags):
+            if tag not in known:
+                close = difflib.get_close_matches(tag, known, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                yield ConfigIssue(("history", "tags", index), f"no source or model defines tag '{tag}'{hint}")
 
     def _model_files_exist(self) -> Iterator[ConfigIssue]:
         for index, model in enumerate(self.models):

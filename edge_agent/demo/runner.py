@@ -61,7 +61,19 @@ def _with_overrides(config: Any, *, endpoint: str | None, pki: Path, pump_port: 
         source.model_copy(update={"port": pump_port}) if source.name == PUMP_SOURCE else source
         for source in config.sources
     ]
-    return config.model_copy(update={"opcua": opcua, "sources": sources})
+    update: dict[str, Any] = {"opcua": opcua, "sources": sources}
+    if config.history is not None:
+        update["history"] = config.history.model_copy(update={"database": pki.parent / "history.sqlite"})
+    return config.model_copy(update=update)
+
+
+def _shell_path(runtime: AgentRuntime) -> str:
+    """The browse path element of the shell under Objects, like 4:pump_17."""
+    shell = runtime.server.shell
+    if shell is None or not shell.shells:
+        return "2:EdgeAgent"
+    nodeid = shell.shells[0]
+    return f"{nodeid.NamespaceIndex}:{nodeid.Identifier}"
 
 
 def _banner(runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path) -> str:
@@ -71,7 +83,7 @@ def _banner(runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path) -> str:
         *(f"  endpoint: {line}" for line in runtime.server.security_summary()),
         f"  simulated pump: Modbus TCP {pump.host}:{pump.port} unit {pump.unit} "
         f"(write holding register {FAULT_REGISTER} = 1 to start a bearing fault)",
-        f'  browse it:  uals -u {endpoint} -p "0:Objects,2:EdgeAgent" -d 3',
+        f'  browse it:  uals -u {endpoint} -p "0:Objects,{_shell_path(runtime)}" -d 3',
         f"  a secure client's certificate lands in {pki / 'rejected'}; "
         f"move it to {pki / 'trusted' / 'certs'} to trust it",
         f"  status: {runtime.status()}",

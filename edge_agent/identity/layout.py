@@ -7,6 +7,7 @@ administrator who knows any OPC UA product finds their way around::
       own/cert.der                  the application instance certificate (DER)
       own/self_signed.sha256        present only while own/cert.der is one the agent made itself
       private/key.pem               its private key (file 0600, directory 0700)
+      private/key.pending.pem       a key made for an enrollment under way (0600), with own/request.csr
       trusted/certs, trusted/crl    peers (or the CAs that issue them) we trust, and CRLs of those CAs
       issuers/certs, issuers/crl    CAs needed to build a chain but not trusted by themselves
       rejected/                     peer certificates we refused, for an administrator to review
@@ -60,6 +61,20 @@ class PkiLayout:
     @property
     def private_key(self) -> Path:
         return self.private_dir / "key.pem"
+
+    @property
+    def pending_private_key(self) -> Path:
+        """A key made for an enrollment under way; it becomes private_key when its certificate is imported.
+
+        Until then the agent keeps the key and certificate it has: a new key beside an old certificate
+        would look like a mismatch to it.
+        """
+        return self.private_dir / "key.pending.pem"
+
+    @property
+    def pending_request(self) -> Path:
+        """The certificate signing request of the enrollment under way."""
+        return self.own_dir / "request.csr"
 
     @property
     def trusted_dir(self) -> Path:

@@ -151,6 +151,30 @@ class ModelPipeline:
             "on the event loop" if self.inline else "in its own thread",
         )
 
+    def statistics(self) -> dict[str, object]:
+        """What the model is and how it has run, JSON-ready."""
+        count = min(self.invocations, LATENCY_HISTORY)
+        latencies_ms = np.asarray(self._latencies[:count]) * 1e3
+        found: dict[str, object] = {
+            "file": str(self.model_file),
+            "state": "refused" if self.refusal else ("loaded" if self.model else "not loaded"),
+            "invocations": self.invocations,
+            "overruns": self.overruns,
+            "failures": self.failures,
+        }
+        if self.refusal:
+            found["refusal"] = self.refusal
+        if self.model is not None:
+            found |= {"backend": self.model.backend, "sha256": self.model.sha256, "inline": self.inline}
+        if count:
+            found["latency_ms"] = {
+                "p50": float(np.percentile(latencies_ms, 50)),
+                "p99": float(np.percentile(latencies_ms, 99)),
+                "mean": float(latencies_ms.mean()),
+                "max": float(latencies_ms.max()),
+            }
+        return found
+
     async def run(self) -> None:
         """Sample and infer every ``every`` until cancelled. ``load`` must have run (off the loop) first."""
         if self.model is None:

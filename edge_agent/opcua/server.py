@@ -21,19 +21,27 @@ import asyncio
 import ipaddress
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from aas_core3 import types as aas
 from asyncua import Server, ua
 from asyncua.common.connection import TransportLimits
 from asyncua.crypto.permission_rules import PermissionRuleset
 from asyncua.crypto.security_policies import SecurityPolicyFactory, SecurityPolicyNone
+from cryptography.hazmat.primitives import serialization
 
 from ..config.opcua import OpcUaConfig, is_loopback
+from ..history import HistoryStore
 from ..identity import ApplicationIdentity, PkiLayout, ensure_application_certificate
 from ..tagstore import TagStore
+from .admin_methods import Administration, add_admin_methods
+from .compact import AttributeSharer
+from .history_read import enable_history
+from .i4aas import ShellNodes
 from .security import (
     AgentPermissionRuleset,
     AgentUserManager,
@@ -56,6 +64,10 @@ CHUNK_SIZE = 65535
 # TCP connections allowed beyond the session cap, so that a client can still ask for the endpoints
 # (or reconnect) while every session is taken.
 SPARE_CONNECTIONS = 4
+
+
+EnvironmentFactory = Callable[[bytes], aas.Environment]
+"""Builds the shell to serve, given the DER of the certificate the server presents."""
 
 
 class InsecureEndpointError(ValueError):
@@ -129,8 +141,15 @@ class AgentOpcUaServer:
         server_name: str,
         application_uri: str,
         user_directory: UserDirectory | None = None,
+        environment: EnvironmentFactory | None = None,
+        administration: Administration | None = None,
+        history: HistoryStore | None = None,
     ) -> None:
         self._settings = OpcUaSettings.from_config(config)
+        self._environment = environment
+        self._administration = administration
+        self._history = history
+        self.shell: ShellNodes | None = None
         self._store = store
         self._server_name = server_name
         self._application_uri = application_uri
@@ -170,6 +189,17 @@ class AgentOpcUaServer:
             lines.append(f"{url} anonymous read-only sessions (INSECURE)")
         return lines
 
+    def diagnostics(self) -> dict[str, object]:
+        """The endpoint, its ways in and how many sessions are active, JSON-ready."""
+        server = self._server
+        sessions = server.iserver.activated_sessions if server is not None else 0  # type: ignore[attr-defined]
+        return {
+            "endpoint": self.endpoint_url,
+            "security": self.security_summary(),
+            "sessions": sessions,
+            "max_sessions": self._settings.max_sessions,
+        }
+
     def insecure_warnings(self) -> list[str]:
         settings, url = self._settings, self._settings.endpoint
         warnings = []
@@ -208,8 +238,18 @@ class AgentOpcUaServer:
             ip_addresses=[settings.host] if _is_ip(settings.host) else [],
         )
         server = await self._build_server(identity)
+        # Equal attributes of the built nodes become one object: a tag with a unit and a range costs
+        # about a third of the memory it would otherwise.
+        sharer = AttributeSharer()
         tags = TagNodes(server, self._store)
-        await tags.build()
+        await tags.build(sharer)
+        if self._environment is not None:
+            der = identity.certificate.public_bytes(serialization.Encoding.DER)
+            self.shell = await self._build_shell(server, tags, self._environment(der), sharer)
+        if self._history is not None:
+            history = self._history
+            recorded = {node: info for node, info in tags.value_nodes.items() if history.records(info.name)}
+            await enable_history(server, history, recorded)
         await server.start()
         try:
             tags.start()
@@ -230,6 +270,19 @@ class AgentOpcUaServer:
             await tags.stop()
         if server is not None:
             await server.stop()
+
+    async def _build_shell(
+        self, server: Server, tags: TagNodes, environment: aas.Environment, sharer: AttributeSharer
+    ) -> ShellNodes:
+        known = {info.name: info for info in self._store.tags}
+        shell = ShellNodes(server, environment, known.get)
+        await shell.build(sharer)
+        for nodeid, info in shell.live.items():
+            tags.alias(nodeid, info.name)
+        assert shell.namespace_index is not None
+        for node in shell.shells:
+            await add_admin_methods(server, node, shell.namespace_index, self._administration)
+        return shell
 
     async def _build_server(self, identity: ApplicationIdentity) -> Server:
         settings = self._settings

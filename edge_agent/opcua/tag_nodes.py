@@ -23,6 +23,8 @@ from asyncua.server.address_space import AddressSpace, AttributeValue
 
 from ..tags import Reading, TagInfo
 from ..tagstore import TagStore
+from .compact import AttributeSharer
+from .node_items import add_nodes_in_bulk
 from .tag_values import DATA_TYPES, TagValueError, to_datavalue, to_variant
 from .tag_writes import TagWriteService
 
@@ -50,6 +52,7 @@ class TagNodes:
         self._notifier: asyncio.Task[None] | None = None
         self._unlisten: Callable[[], None] | None = None
         self._unconvertible: set[str] = set()
+        self._write_targets: dict[ua.NodeId, TagInfo] = {}
 
     @property
     def namespace_index(self) -> int:
@@ -57,7 +60,7 @@ class TagNodes:
             raise RuntimeError("the tag nodes are not built yet")
         return self._namespace_index
 
-    async def build(self) -> None:
+    async def build(self, sharer: AttributeSharer | None = None) -> None:
         """Add EdgeAgent/Tags/<source>/<tag> to the address space and route client writes to the store."""
         idx = await self._server.register_namespace(NAMESPACE_URI)
         self._namespace_index = idx
@@ -75,16 +78,33 @@ class TagNodes:
             nodeid = ua.NodeId(info.name, idx)
             variables.append(_variable_item(idx, nodeid, source_folders[info.source], info))
             properties.extend(_property_items(idx, nodeid, info))
-        self._add_tag_variables(variables)
-        for item, result in zip(properties, await session.add_nodes(properties), strict=True):
-            if not result.StatusCode.is_good():
-                raise RuntimeError(f"cannot add OPC UA node {item.BrowseName.Name}: {result.StatusCode.name}")
+        if sharer is not None:
+            sharer.keep_values_of.update(item.RequestedNewNodeId for item in variables)
+            sharer.share(self._aspace, source_folders.values())
+        add_nodes_in_bulk(self._server, variables + properties, sharer)
         for info in self._store.tags:
             value_attribute = self._aspace[ua.NodeId(info.name, idx)].attributes[ua.AttributeIds.Value]
             self._nodes[info.name] = (info, value_attribute)
             self._apply(info, self._store.current(info.name))
-        targets = {ua.NodeId(name, idx): info for name, (info, _) in self._nodes.items()}
-        self._server.iserver.attribute_service = TagWriteService(self._aspace, self._store, targets)
+        self._write_targets = {ua.NodeId(name, idx): info for name, (info, _) in self._nodes.items()}
+        self._server.iserver.attribute_service = TagWriteService(
+            self._aspace, self._store, self._write_targets
+        )
+
+    @property
+    def value_nodes(self) -> dict[ua.NodeId, TagInfo]:
+        """Every variable that shows a tag's value (tag variables and their aliases), with its tag."""
+        return dict(self._write_targets)
+
+    def alias(self, nodeid: ua.NodeId, tag: str) -> None:
+        """Make the variable ``nodeid`` show tag ``tag``: the same DataValue, notifications and writes.
+
+        The variable shares the tag variable's value attribute, so one update reaches both and a subscriber
+        to either is notified; costs nothing per reading.
+        """
+        info, value_attribute = self._nodes[tag]
+        self._aspace[nodeid].attributes[ua.AttributeIds.Value] = value_attribute
+        self._write_targets[nodeid] = info
 
     def start(self) -> None:
         """Follow the tag store from now on."""
@@ -138,49 +158,6 @@ class TagNodes:
                         await callback(handle, datavalue)
                     except Exception:
                         log.exception("monitored item callback failed")
-
-    def _add_tag_variables(self, items: list[ua.AddNodesItem]) -> None:
-        """Add the tag variables under their source folders, in time linear in their number.
-
-        asyncua's AddNodes compares each new node with every reference its parent already has: a source
-        of 10,000 tags would take about a minute to add. Tag names are unique (the store refuses a second
-        declaration), so no two siblings can clash; each variable is added without a parent and the
-        references that tie it to its folder are made here, the folder's own without that comparison.
-        """
-        service = self._server.iserver.node_mgt_service
-        parents = [item.ParentNodeId for item in items]
-        for item in items:
-            item.ParentNodeId = ua.NodeId()
-        # check=False is what lets a node in without a parent (asyncua loads its own address space so).
-        refused = list(service.try_add_nodes(items, check=False))
-        if refused:
-            raise RuntimeError(f"cannot add OPC UA node {refused[0].BrowseName.Name}")
-        inverse = []
-        for item, parent in zip(items, parents, strict=True):
-            item.ParentNodeId = parent
-            self._aspace[parent].references.append(
-                ua.ReferenceDescription(
-                    ReferenceTypeId=item.ReferenceTypeId,
-                    IsForward=True,
-                    NodeId=item.RequestedNewNodeId,
-                    BrowseName=item.BrowseName,
-                    DisplayName=item.NodeAttributes.DisplayName,
-                    NodeClass=item.NodeClass,
-                    TypeDefinition=item.TypeDefinition,
-                )
-            )
-            inverse.append(
-                ua.AddReferencesItem(
-                    SourceNodeId=item.RequestedNewNodeId,
-                    ReferenceTypeId=item.ReferenceTypeId,
-                    IsForward=False,
-                    TargetNodeId=parent,
-                    TargetNodeClass=ua.NodeClass.Object,
-                )
-            )
-        for reference, status in zip(inverse, service.add_references(inverse), strict=True):
-            if not status.is_good():
-                raise RuntimeError(f"cannot reference OPC UA node {reference.SourceNodeId}: {status.name}")
 
     @staticmethod
     async def _add(session: Any, item: ua.AddNodesItem) -> ua.NodeId:

@@ -5,17 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
+
+from aas_core3 import types as aas
 
 from drivers.base import Source
 from drivers.registry import build_source
+from edge_agent.aas import build_environment
 from edge_agent.config import resolve_model_file
+from edge_agent.history import HistoryStore
 from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.opcua.server import AgentOpcUaServer
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, now_ns
 from edge_agent.tagstore import TagStore
 
+from .administration import ReloadRequest, RuntimeAdministration, model_info
 from .restart import keep_running
 
 log = logging.getLogger(__name__)
@@ -31,7 +37,7 @@ def application_uri(config: Any) -> str:
 class AgentRuntime:
     """One generation of the running agent. A reload builds a new one and retires this one."""
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Any, *, reload: ReloadRequest | None = None) -> None:
         self.config = config
         self.store = TagStore()
         self.sources = [build_source(source_config) for source_config in config.sources]
@@ -44,15 +50,29 @@ class AgentRuntime:
             for info in model_config.tag_infos():
                 self.store.declare(info)
         self.pipelines = self._pipelines_for(config)
+        self.administration = RuntimeAdministration(self, reload)
+        self.history = HistoryStore(config.history) if config.history is not None else None
         self.server = AgentOpcUaServer(
             config.opcua,
             self.store,
             server_name=f"edge-agent {config.asset.id}",
             application_uri=application_uri(config),
+            environment=self._environment,
+            administration=self.administration,
+            history=self.history,
         )
+        self._unlisten_history: Callable[[], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._model_tasks: list[asyncio.Task[None]] = []
         self._serving = False
+
+    def _environment(self, certificate_der: bytes) -> aas.Environment:
+        return build_environment(
+            self.config,
+            certificate_der=certificate_der,
+            model_info=model_info(self),
+            values=self.store.snapshot(),
+        )
 
     def _pipelines_for(self, config: Any) -> list[ModelPipeline]:
         pipelines = []
@@ -73,6 +93,9 @@ class AgentRuntime:
     async def start(self) -> None:
         """Serve OPC UA, then start sources and models. Returns once the endpoint is listening."""
         await self.prepare()
+        if self.history is not None:
+            await self.history.open()
+            self._unlisten_history = self.store.listen(self.history.append)
         try:
             await self.server.start()
         except BaseException:
@@ -136,6 +159,11 @@ class AgentRuntime:
         if self._serving:
             self._serving = False
             await self.server.stop()
+        if self._unlisten_history is not None:
+            self._unlisten_history()
+            self._unlisten_history = None
+        if self.history is not None:
+            await self.history.close()
 
     def status(self) -> str:
         """A line a person can read: what is served and what is wrong."""
@@ -151,7 +179,10 @@ class AgentRuntime:
         refused = sum(1 for p in self.pipelines if p.model is None)
         models = len(self.pipelines) - refused
         line = f"serving {len(tags)} tags, {models} model{'s' * (models != 1)}, {down} sources down"
-        return line + (f", {refused} models refused" if refused else "")
+        line += f", {refused} models refused" if refused else ""
+        if self.history is not None and self.history.fault is not None:
+            line += f", history not recording: {self.history.fault}"
+        return line
 
 
 def _publish_all(store: TagStore, tags: list[str], quality: Quality) -> None:

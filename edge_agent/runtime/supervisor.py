@@ -19,6 +19,8 @@ from .agent import AgentRuntime
 log = logging.getLogger(__name__)
 
 ConfigTransform = Callable[[Any], Any]
+# Long enough for the answer to a ReloadConfiguration call to leave before the server may restart.
+RELOAD_AFTER_ANSWER_S = 0.2
 
 
 class Supervisor:
@@ -54,6 +56,19 @@ class Supervisor:
     def request_reload(self) -> None:
         self._reload.set()
 
+    async def check_and_reload(self) -> tuple[bool, str]:
+        """For the ReloadConfiguration method: validate the file now, reload it just after answering.
+
+        A reload may restart the OPC UA server the call came through, so it starts once the answer is out.
+        """
+        try:
+            await asyncio.to_thread(self.load)
+        except ConfigError as exc:
+            log.error("reload requested over OPC UA refused, keeping the running config:\n%s", exc)
+            return False, str(exc)
+        asyncio.get_running_loop().call_later(RELOAD_AFTER_ANSWER_S, self.request_reload)
+        return True, f"{self.config_path} is valid; reloading it"
+
     async def run(self, config: Any | None = None) -> None:
         """Serve until asked to stop. A bad config at start raises ConfigError."""
         config = config if config is not None else self.load()
@@ -66,7 +81,7 @@ class Supervisor:
         if self.hup_before_start():
             self.request_reload()
         try:
-            self.runtime = AgentRuntime(config)
+            self.runtime = AgentRuntime(config, reload=self.check_and_reload)
             await self.runtime.start()
             self._ready()
             while not self._stop.is_set():
@@ -102,7 +117,7 @@ class Supervisor:
                 self.reloads += 1
                 log.info("reloaded: models swapped, drivers and server kept; %s", old.status())
                 return True
-            candidate = AgentRuntime(config)
+            candidate = AgentRuntime(config, reload=self.check_and_reload)
             await candidate.prepare()  # models are checked while the old runtime still serves
         except ConfigError as exc:
             log.error("reload refused, keeping the running config:\n%s", exc)
@@ -128,7 +143,7 @@ class Supervisor:
         """Start the previous config again, retrying until it runs or the agent is told to stop."""
         backoff = Backoff(first=1.0, cap=30.0)
         while not self._stop.is_set():
-            runtime = AgentRuntime(config)
+            runtime = AgentRuntime(config, reload=self.check_and_reload)
             try:
                 await runtime.start()
             except Exception:

@@ -76,10 +76,11 @@ def test_a_file_that_is_not_utf8_text(tmp_path: Path) -> None:
 
 def test_the_message_has_one_line_per_problem_in_file_order(tmp_path: Path) -> None:
     path = tmp_path / "agent.yaml"
-    path.write_text(ASSET + "opcua:\n  endpoint: http://plc:4840\nhistory: {}\n")
+    path.write_text(ASSET + "opcua:\n  endpoint: http://plc:4840\nnorthbound: {}\n")
     assert refusal(path).splitlines() == [
         f"{path}:3:3: opcua.endpoint: must look like opc.tcp://HOST:PORT (got 'http://plc:4840')",
-        f"{path}:4:1: history: unknown key 'history'; known keys here: asset, opcua, sources, models",
+        f"{path}:4:1: northbound: unknown key 'northbound'; known keys here: asset, opcua, sources, models, "
+        "history",
     ]
 
 

@@ -7,6 +7,7 @@ import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,35 @@ async def test_cavitation_is_named_by_the_pump_state_classifier(demo: tuple[Agen
             lambda v: v["pump_state"].Value.Value == "cavitation",
         )
     assert values["pump_state_probability"].Value.Value > 0.5
+
+
+async def test_the_demo_serves_its_shell_and_the_history_of_its_readings(
+    demo: tuple[AgentProcess, str, int],
+) -> None:
+    _, url, _ = demo
+    async with Client(url) as client:
+        await wait_until_all_good(client, demo_tags())
+        shell_ns = await client.get_namespace_index("urn:edge-agent:aas")
+        i4aas_ns = await client.get_namespace_index("http://opcfoundation.org/UA/I4AAS/")
+        score = await client.nodes.objects.get_child(
+            [
+                f"{shell_ns}:pump_17",
+                f"{shell_ns}:ConditionMonitoring",
+                f"{shell_ns}:pump_health",
+                f"{shell_ns}:Outputs",
+                f"{shell_ns}:anomaly_score",
+                f"{i4aas_ns}:Value",
+            ]
+        )
+        tags_ns = await client.get_namespace_index(TAGS_NS)
+        flat = await client.get_node(ua.NodeId("anomaly_score", tags_ns)).read_data_value()
+        served = await score.read_data_value()
+        assert served.SourceTimestamp >= flat.SourceTimestamp  # one value, shown in both places
+
+        await asyncio.sleep(1.5)  # the history store commits once a second
+        now = datetime.now(UTC)
+        history = await score.read_raw_history(now - timedelta(minutes=5), now)
+    assert len(history) >= 4
+    stamps = [value.SourceTimestamp for value in history]
+    assert stamps == sorted(stamps)
+    assert all(value.StatusCode.is_good() for value in history)

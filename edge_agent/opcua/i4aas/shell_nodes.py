@@ -1,0 +1,450 @@
+"""The shell as OPC 30270 (I4AAS) nodes, drawn from the in-memory AAS V3 environment.
+
+Layout (BrowseNames of instances in ``urn:edge-agent:aas``, those the nodeset defines in its namespace)::
+
+    Objects/<shell idShort>                AASAssetAdministrationShellType
+      Identification, Administration, Category, Asset (AASAssetType), ConceptDictionary
+      <submodel idShort>                   AASSubmodelType: Identification, Administration, ModelingKind, ...
+        <element idShort>                  AASPropertyType, AASMultiLanguagePropertyType,
+                                           AASSubmodelElementCollectionType, AASRangeType ...
+          Category, ModelingKind, IdShort, ValueType, Value
+
+A semantic ID becomes a HasDictionaryEntry reference to a concept description in the shell's
+ConceptDictionary (supplemental semantic IDs too). A live property's Value is the tag's own value: the
+same DataValue as the tag variable (see TagNodes.alias), so it carries the tag's status code and source
+timestamp, takes writes if the tag is writable, and notifies subscribers. Node ids are readable paths:
+``ns=<urn:edge-agent:aas>;s=<shell>.<submodel>.<element>`` for referables, ``...#<child>`` for the
+children the nodeset defines (so an idShort can never clash with them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from aas_core3 import types as aas
+from asyncua import Server, ua
+
+from ...aas.live import live_tag_name
+from ...tags import TagInfo
+from ..compact import AttributeSharer
+from ..node_items import add_nodes_in_bulk, add_references, object_item, variable_item
+from ..tag_values import DATA_TYPES
+from .mapping import (
+    AssetKind,
+    ModelingKind,
+    ValueType,
+    identifier_type,
+    keys,
+    to_variant,
+    value_type,
+)
+from .nodeset import DataTypeId, I4aasNamespace, TypeId, load_i4aas
+
+log = logging.getLogger(__name__)
+
+SHELL_NAMESPACE_URI = "urn:edge-agent:aas"
+CONCEPT_DICTIONARY = "ConceptDictionary"
+_HAS_DICTIONARY_ENTRY = ua.NodeId(ua.ObjectIds.HasDictionaryEntry)
+_ANALOG_ITEM_TYPE = 2368
+_BASE_ANALOG_TYPE = 15318
+_UNITS_NAMESPACE = "http://www.opcfoundation.org/UA/units/un/cefact"
+
+TagLookup = Callable[[str], TagInfo | None]
+
+
+class ShellNodes:
+    """Builds the shell's nodes; ``live`` maps the value node of each live property to its tag."""
+
+    def __init__(self, server: Server, environment: aas.Environment, tags: TagLookup) -> None:
+        self._server = server
+        self._environment = environment
+        self._tags = tags
+        self.live: dict[ua.NodeId, TagInfo] = {}
+        self.shells: list[ua.NodeId] = []
+        self.namespace_index: int | None = None
+
+    async def build(self, sharer: AttributeSharer | None = None) -> None:
+        types = await load_i4aas(self._server)
+        index = await self._server.register_namespace(SHELL_NAMESPACE_URI)
+        self.namespace_index = index
+        submodels = {submodel.id: submodel for submodel in self._environment.submodels or ()}
+        items = _ShellItems(types, index, self._tags)
+        for shell in self._environment.asset_administration_shells or ():
+            self.shells.append(items.shell(shell, submodels))
+        if sharer is not None:
+            sharer.keep_values_of.update(items.live)
+        add_nodes_in_bulk(self._server, items.items, sharer)
+        add_references(self._server, items.references)
+        self.live = items.live
+
+
+class _ShellItems:
+    """The AddNodes items and references of one environment, made in one walk."""
+
+    def __init__(self, types: I4aasNamespace, index: int, tags: TagLookup) -> None:
+        self.types = types
+        self.index = index
+        self.tags = tags
+        self.items: list[ua.AddNodesItem] = []
+        self.references: list[ua.AddReferencesItem] = []
+        self.live: dict[ua.NodeId, TagInfo] = {}
+        self._concepts: dict[str, ua.NodeId] = {}
+        self._dictionary: ua.NodeId | None = None
+        self._dictionary_path = ""
+
+    # Node makers
+
+    def _id(self, path: str) -> ua.NodeId:
+        return ua.NodeId(path, self.index)
+
+    def _object(
+        self,
+        path: str,
+        name: ua.QualifiedName,
+        parent: ua.NodeId,
+        type_id: TypeId | int,
+        *,
+        description: str | None = None,
+        reference_type: int = ua.ObjectIds.HasComponent,
+    ) -> ua.NodeId:
+        type_node = self.types.type_id(type_id) if isinstance(type_id, TypeId) else ua.NodeId(type_id)
+        nodeid = self._id(path)
+        self.items.append(
+            object_item(
+                nodeid, name, parent, type_node, reference_type=reference_type, description=description
+            )
+        )
+        return nodeid
+
+    def _property(
+        self,
+        path: str,
+        name: str,
+        parent: ua.NodeId,
+        value: ua.Variant,
+        data_type: int | ua.NodeId,
+        *,
+        array: bool = False,
+    ) -> ua.NodeId:
+        nodeid = self._id(path)
+        rank = ua.ValueRank.OneDimension if array else ua.ValueRank.Scalar
+        self.items.append(
+            variable_item(nodeid, self.types.name(name), parent, value, data_type, value_rank=rank)
+        )
+        return nodeid
+
+    def _enum(self, path: str, name: str, parent: ua.NodeId, value: int, data_type: DataTypeId) -> None:
+        variant = ua.Variant(int(value), ua.VariantType.Int32)
+        self._property(path, name, parent, variant, self.types.data_type(data_type))
+
+    def _string(self, path: str, name: str, parent: ua.NodeId, value: str) -> None:
+        self._property(path, name, parent, ua.Variant(value, ua.VariantType.String), ua.ObjectIds.String)
+
+    # The metamodel's common parts
+
+    def _referable(self, path: str, node: ua.NodeId, referable: aas.IReferable) -> None:
+        self._string(f"{path}#Category", "Category", node, referable.category or "")
+
+    def _identifiable(self, path: str, node: ua.NodeId, identifier: str, admin: object | None) -> None:
+        identification = self._object(
+            f"{path}#Identification", self.types.name("Identification"), node, TypeId.IDENTIFIER
+        )
+        self._string(f"{path}#Identification#Id", "Id", identification, identifier)
+        self._enum(
+            f"{path}#Identification#IdType",
+            "IdType",
+            identification,
+            identifier_type(identifier),
+            DataTypeId.IDENTIFIER_TYPE,
+        )
+        administration = self._object(
+            f"{path}#Administration",
+            self.types.name("Administration"),
+            node,
+            TypeId.ADMINISTRATIVE_INFORMATION,
+        )
+        if isinstance(admin, aas.AdministrativeInformation):
+            for name, value in (("Version", admin.version), ("Revision", admin.revision)):
+                if value is not None:
+                    self._string(f"{path}#Administration#{name}", name, administration, value)
+
+    def _semantics(self, node: ua.NodeId, has_semantics: aas.IHasSemantics) -> None:
+        references = [has_semantics.semantic_id, *(has_semantics.supplemental_semantic_ids or ())]
+        for reference in references:
+            if reference is None or not reference.keys:
+                continue
+            concept = self._concept(reference.keys[-1].value)
+            self.references.append(_reference(node, concept, forward=True))
+            self.references.append(_reference(concept, node, forward=False))
+
+    def _concept(self, identifier: str) -> ua.NodeId:
+        found = self._concepts.get(identifier)
+        if found is not None:
+            return found
+        assert self._dictionary is not None
+        concept_type = {
+            "IRDI": TypeId.IRDI_CONCEPT_DESCRIPTION,
+            "IRI": TypeId.IRI_CONCEPT_DESCRIPTION,
+        }.get(identifier_type(identifier).name, TypeId.CUSTOM_CONCEPT_DESCRIPTION)
+        path = f"{self._dictionary_path}#{identifier}"
+        node = self._object(
+            path,
+            ua.QualifiedName(identifier, self.index),
+            self._dictionary,
+            concept_type,
+            reference_type=ua.ObjectIds.HasComponent,
+        )
+        self._identifiable(path, node, identifier, None)
+        self._concepts[identifier] = node
+        return node
+
+    # The shell and its parts
+
+    def shell(self, shell: aas.AssetAdministrationShell, submodels: dict[str, aas.Submodel]) -> ua.NodeId:
+        path = shell.id_short or "AssetAdministrationShell"
+        node = self._object(
+            path,
+            ua.QualifiedName(path, self.index),
+            ua.NodeId(ua.ObjectIds.ObjectsFolder),
+            TypeId.AAS,
+            description=_text(shell.description),
+            reference_type=ua.ObjectIds.Organizes,
+        )
+        self._identifiable(path, node, shell.id, shell.administration)
+        self._referable(path, node, shell)
+        self._dictionary_path = f"{path}#{CONCEPT_DICTIONARY}"
+        self._dictionary = self._object(
+            self._dictionary_path,
+            ua.QualifiedName(CONCEPT_DICTIONARY, self.index),
+            node,
+            TypeId.CONCEPT_DICTIONARY,
+            description="The concepts the shell's semantic IDs name",
+        )
+        self._asset(path, node, shell.asset_information)
+        for reference in shell.submodels or ():
+            submodel = submodels.get(reference.keys[-1].value)
+            if submodel is not None:
+                self._submodel(f"{path}.{submodel.id_short}", node, submodel)
+        return node
+
+    def _asset(self, shell_path: str, shell_node: ua.NodeId, info: aas.AssetInformation) -> None:
+        path = f"{shell_path}#Asset"
+        node = self._object(path, self.types.name("Asset"), shell_node, TypeId.ASSET)
+        kind = AssetKind.Type if info.asset_kind is aas.AssetKind.TYPE else AssetKind.Instance
+        self._enum(f"{path}#AssetKind", "AssetKind", node, kind, DataTypeId.ASSET_KIND)
+        self._identifiable(path, node, info.global_asset_id or "", None)
+        self._string(f"{path}#Category", "Category", node, "")
+
+    def _submodel(self, path: str, parent: ua.NodeId, submodel: aas.Submodel) -> None:
+        node = self._object(
+            path,
+            ua.QualifiedName(submodel.id_short or "Submodel", self.index),
+            parent,
+            TypeId.SUBMODEL,
+            description=_text(submodel.description),
+        )
+        self._identifiable(path, node, submodel.id, submodel.administration)
+        self._referable(path, node, submodel)
+        self._enum(
+            f"{path}#ModelingKind",
+            "ModelingKind",
+            node,
+            _modeling_kind(submodel.kind),
+            DataTypeId.MODELING_KIND,
+        )
+        self._semantics(node, submodel)
+        self._qualifiers(path, node, submodel.qualifiers)
+        self._elements(path, node, submodel.submodel_elements or ())
+
+    def _elements(self, path: str, parent: ua.NodeId, elements: Iterable[aas.ISubmodelElement]) -> None:
+        for element in elements:
+            self._element(f"{path}.{element.id_short}", element.id_short or "", parent, element)
+
+    def _element(self, path: str, name: str, parent: ua.NodeId, element: aas.ISubmodelElement) -> None:
+        type_id = _ELEMENT_TYPES.get(type(element))
+        if type_id is None:
+            log.debug("%s: a %s has no I4AAS counterpart here; not projected", path, type(element).__name__)
+            return
+        node = self._object(
+            path, ua.QualifiedName(name, self.index), parent, type_id, description=_text(element.description)
+        )
+        self._referable(path, node, element)
+        self._enum(
+            f"{path}#ModelingKind", "ModelingKind", node, ModelingKind.Instance, DataTypeId.MODELING_KIND
+        )
+        self._string(f"{path}#IdShort", "IdShort", node, element.id_short or name)
+        self._semantics(node, element)
+        tag = self.tags(name) if live_tag_name(element) else None
+        if tag is None:
+            self._qualifiers(path, node, element.qualifiers)
+        match element:
+            case aas.Property() if tag is not None:
+                self._live_value(path, node, tag)
+            case aas.Property():
+                _, aas_type = value_type(element.value_type)
+                self._enum(f"{path}#ValueType", "ValueType", node, aas_type, DataTypeId.VALUE_TYPE)
+                variant = to_variant(element.value, element.value_type)
+                self._property(f"{path}#Value", "Value", node, variant, _data_type(variant))
+            case aas.MultiLanguageProperty():
+                texts = [ua.LocalizedText(text.text, text.language) for text in element.value or ()]
+                self._property(
+                    f"{path}#Value",
+                    "Value",
+                    node,
+                    ua.Variant(texts, ua.VariantType.LocalizedText),
+                    ua.ObjectIds.LocalizedText,
+                    array=True,
+                )
+            case aas.Range():
+                _, aas_type = value_type(element.value_type)
+                self._enum(f"{path}#ValueType", "ValueType", node, aas_type, DataTypeId.VALUE_TYPE)
+                for bound, lexical in (("Min", element.min), ("Max", element.max)):
+                    if lexical is not None:
+                        variant = to_variant(lexical, element.value_type)
+                        self._property(f"{path}#{bound}", bound, node, variant, _data_type(variant))
+            case aas.SubmodelElementCollection():
+                self._elements(path, node, element.value or ())
+            case aas.SubmodelElementList():
+                for position, item in enumerate(element.value or ()):
+                    self._element(f"{path}[{position}]", f"[{position}]", node, item)
+
+    def _live_value(self, path: str, node: ua.NodeId, tag: TagInfo) -> None:
+        """The Value of a live property: the tag's value, with EngineeringUnits and EURange if it has them.
+
+        The nodeset declares Value a Property; Properties cannot have Properties, so a Value with a unit or
+        range is a DataVariable (AnalogItemType with a range, BaseAnalogType without) as OPC UA Part 8
+        gives analog values. Its BrowseName stays Value, so a browse path to it is the same.
+        """
+        aas_type = {
+            "float": ValueType.Double,
+            "int": ValueType.Int64,
+            "bool": ValueType.Boolean,
+            "string": ValueType.String,
+        }[tag.data_type]
+        self._enum(f"{path}#ValueType", "ValueType", node, aas_type, DataTypeId.VALUE_TYPE)
+        analog = tag.data_type in ("float", "int") and (tag.unit or tag.range is not None)
+        if analog:
+            reference, type_definition = (
+                ua.ObjectIds.HasComponent,
+                _ANALOG_ITEM_TYPE if tag.range is not None else _BASE_ANALOG_TYPE,
+            )
+        else:
+            reference, type_definition = ua.ObjectIds.HasProperty, ua.ObjectIds.PropertyType
+        value_path = f"{path}#Value"
+        value_node = self._id(value_path)
+        self.items.append(
+            variable_item(
+                value_node,
+                self.types.name("Value"),
+                node,
+                ua.Variant(None, ua.VariantType.Null),
+                DATA_TYPES[tag.data_type],
+                reference_type=reference,
+                type_definition=type_definition,
+                writable=tag.writable,
+                description=tag.description or None,
+            )
+        )
+        self.live[value_node] = tag
+        if not analog:
+            return
+        if tag.unit:
+            unit = _engineering_units(tag.unit)
+            self.items.append(
+                _part8_property(
+                    self._id(f"{value_path}#EngineeringUnits"), "EngineeringUnits", value_node, unit
+                )
+            )
+        if tag.range is not None:
+            eu_range = ua.Range(Low=float(tag.range[0]), High=float(tag.range[1]))
+            self.items.append(
+                _part8_property(self._id(f"{value_path}#EURange"), "EURange", value_node, eu_range)
+            )
+
+    def _qualifiers(self, path: str, node: ua.NodeId, qualifiers: Iterable[aas.Qualifier] | None) -> None:
+        for position, qualifier in enumerate(qualifiers or ()):
+            qualifier_path = f"{path}#Qualifier{position}"
+            qualifier_node = self._object(
+                qualifier_path, ua.QualifiedName(qualifier.type, self.index), node, TypeId.QUALIFIER
+            )
+            self._string(f"{qualifier_path}#Type", "Type", qualifier_node, qualifier.type)
+            _, aas_type = value_type(qualifier.value_type)
+            self._enum(
+                f"{qualifier_path}#ValueType", "ValueType", qualifier_node, aas_type, DataTypeId.VALUE_TYPE
+            )
+            variant = to_variant(qualifier.value, qualifier.value_type)
+            self._property(f"{qualifier_path}#Value", "Value", qualifier_node, variant, _data_type(variant))
+            if qualifier.value_id is not None:
+                reference = self._object(
+                    f"{qualifier_path}#ValueId", self.types.name("ValueId"), qualifier_node, TypeId.REFERENCE
+                )
+                self._property(
+                    f"{qualifier_path}#ValueId#Keys",
+                    "Keys",
+                    reference,
+                    ua.Variant(keys(qualifier.value_id), ua.VariantType.ExtensionObject),
+                    self.types.data_type(DataTypeId.KEY),
+                    array=True,
+                )
+
+
+_ELEMENT_TYPES: dict[type, TypeId] = {
+    aas.Property: TypeId.PROPERTY,
+    aas.MultiLanguageProperty: TypeId.MULTI_LANGUAGE_PROPERTY,
+    aas.Range: TypeId.RANGE,
+    aas.SubmodelElementCollection: TypeId.SUBMODEL_ELEMENT_COLLECTION,
+    aas.SubmodelElementList: TypeId.ORDERED_SUBMODEL_ELEMENT_COLLECTION,
+}
+
+_BUILTIN_DATA_TYPES = {
+    ua.VariantType.Null: ua.ObjectIds.BaseDataType,
+    ua.VariantType.DateTime: ua.ObjectIds.UtcTime,
+}
+
+
+def _data_type(variant: ua.Variant) -> int:
+    found = _BUILTIN_DATA_TYPES.get(variant.VariantType)
+    return found if found is not None else variant.VariantType.value
+
+
+def _modeling_kind(kind: aas.ModellingKind | None) -> ModelingKind:
+    return ModelingKind.Template if kind is aas.ModellingKind.TEMPLATE else ModelingKind.Instance
+
+
+def _text(texts: Iterable[aas.LangStringTextType] | None) -> str | None:
+    for text in texts or ():
+        return text.text
+    return None
+
+
+def _reference(source: ua.NodeId, target: ua.NodeId, *, forward: bool) -> ua.AddReferencesItem:
+    return ua.AddReferencesItem(
+        SourceNodeId=source,
+        ReferenceTypeId=_HAS_DICTIONARY_ENTRY,
+        IsForward=forward,
+        TargetNodeId=target,
+        TargetNodeClass=ua.NodeClass.Object,
+    )
+
+
+def _engineering_units(unit: str) -> ua.EUInformation:
+    # -1: no UNECE code is known for the unit; clients show the DisplayName.
+    return ua.EUInformation(
+        NamespaceUri=_UNITS_NAMESPACE,
+        UnitId=-1,
+        DisplayName=ua.LocalizedText(unit),
+        Description=ua.LocalizedText(unit),
+    )
+
+
+def _part8_property(nodeid: ua.NodeId, name: str, parent: ua.NodeId, value: object) -> ua.AddNodesItem:
+    data_type = ua.ObjectIds.EUInformation if name == "EngineeringUnits" else ua.ObjectIds.Range
+    # Part 8 defines these properties in namespace 0; clients look them up by that name.
+    return variable_item(
+        nodeid,
+        ua.QualifiedName(name, 0),
+        parent,
+        ua.Variant(value, ua.VariantType.ExtensionObject),
+        data_type,
+    )

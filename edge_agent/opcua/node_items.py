@@ -1,0 +1,189 @@
+"""AddNodes items for the agent's address space, and adding many of them in time linear in their number."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from asyncua import Server, ua
+
+from .compact import AttributeSharer
+
+ReferenceType = int | ua.NodeId
+
+
+def _node_id(value: int | ua.NodeId) -> ua.NodeId:
+    return value if isinstance(value, ua.NodeId) else ua.NodeId(value)
+
+
+def node_item(
+    node_class: ua.NodeClass,
+    nodeid: ua.NodeId,
+    browse_name: ua.QualifiedName,
+    parent: ua.NodeId,
+    *,
+    reference_type: ReferenceType,
+    type_definition: int | ua.NodeId,
+    attrs: Any,
+) -> ua.AddNodesItem:
+    item = ua.AddNodesItem()
+    item.NodeClass = node_class
+    item.RequestedNewNodeId = nodeid
+    item.BrowseName = browse_name
+    item.ParentNodeId = parent
+    item.ReferenceTypeId = _node_id(reference_type)
+    item.TypeDefinition = _node_id(type_definition)
+    item.NodeAttributes = attrs
+    return item
+
+
+def object_item(
+    nodeid: ua.NodeId,
+    browse_name: ua.QualifiedName,
+    parent: ua.NodeId,
+    type_definition: int | ua.NodeId,
+    *,
+    reference_type: ReferenceType = ua.ObjectIds.HasComponent,
+    display_name: str | None = None,
+    description: str | None = None,
+) -> ua.AddNodesItem:
+    attrs = ua.ObjectAttributes()
+    attrs.DisplayName = ua.LocalizedText(display_name or browse_name.Name)
+    if description:
+        attrs.Description = ua.LocalizedText(description)
+    attrs.EventNotifier = 0
+    return node_item(
+        ua.NodeClass.Object,
+        nodeid,
+        browse_name,
+        parent,
+        reference_type=reference_type,
+        type_definition=type_definition,
+        attrs=attrs,
+    )
+
+
+def variable_item(
+    nodeid: ua.NodeId,
+    browse_name: ua.QualifiedName,
+    parent: ua.NodeId,
+    value: ua.Variant,
+    data_type: int | ua.NodeId,
+    *,
+    reference_type: ReferenceType = ua.ObjectIds.HasProperty,
+    type_definition: int | ua.NodeId = ua.ObjectIds.PropertyType,
+    value_rank: int = ua.ValueRank.Scalar,
+    writable: bool = False,
+    display_name: str | None = None,
+    description: str | None = None,
+) -> ua.AddNodesItem:
+    access = ua.AccessLevel.CurrentRead.mask
+    if writable:
+        access |= ua.AccessLevel.CurrentWrite.mask
+    attrs = ua.VariableAttributes()
+    attrs.DisplayName = ua.LocalizedText(display_name or browse_name.Name)
+    if description:
+        attrs.Description = ua.LocalizedText(description)
+    attrs.DataType = _node_id(data_type)
+    attrs.ValueRank = value_rank
+    if value_rank == ua.ValueRank.OneDimension:
+        attrs.ArrayDimensions = [0]
+    attrs.Value = value
+    attrs.AccessLevel = access
+    attrs.UserAccessLevel = access
+    return node_item(
+        ua.NodeClass.Variable,
+        nodeid,
+        browse_name,
+        parent,
+        reference_type=reference_type,
+        type_definition=type_definition,
+        attrs=attrs,
+    )
+
+
+def method_item(
+    nodeid: ua.NodeId, browse_name: ua.QualifiedName, parent: ua.NodeId, *, description: str
+) -> ua.AddNodesItem:
+    attrs = ua.MethodAttributes()
+    attrs.DisplayName = ua.LocalizedText(browse_name.Name)
+    attrs.Description = ua.LocalizedText(description)
+    attrs.Executable = True
+    attrs.UserExecutable = True
+    return node_item(
+        ua.NodeClass.Method,
+        nodeid,
+        browse_name,
+        parent,
+        reference_type=ua.ObjectIds.HasComponent,
+        type_definition=ua.NodeId(),
+        attrs=attrs,
+    )
+
+
+CHUNK = 2000
+"""Nodes added between two rounds of attribute sharing."""
+
+
+def add_nodes_in_bulk(
+    server: Server, items: Sequence[ua.AddNodesItem], sharer: AttributeSharer | None = None
+) -> None:
+    """Add ``items`` (each parent before its children) with their references, in time linear in their number.
+
+    asyncua's AddNodes compares each new node with every reference its parent already has: a folder of
+    10,000 tags would take about a minute to fill. The agent's node ids and browse names are unique by
+    construction (tag names are, idShorts within a parent are), so each node is added without a parent and
+    the references that tie it to its parent are made here, the parent's own without that comparison.
+    """
+    service = server.iserver.node_mgt_service
+    aspace = server.iserver.aspace
+    parents = [item.ParentNodeId for item in items]
+    for item in items:
+        item.ParentNodeId = ua.NodeId()
+    for start in range(0, len(items), CHUNK):
+        chunk = list(items[start : start + CHUNK])
+        # check=False is what lets a node in without a parent (asyncua loads its own address space so).
+        refused = list(service.try_add_nodes(chunk, check=False))
+        if refused:
+            raise RuntimeError(f"cannot add OPC UA node {refused[0].RequestedNewNodeId}")
+        if sharer is not None:
+            sharer.share(aspace, [item.RequestedNewNodeId for item in chunk])
+    inverse = []
+    for item, parent in zip(items, parents, strict=True):
+        item.ParentNodeId = parent
+        forward = ua.ReferenceDescription(
+            ReferenceTypeId=item.ReferenceTypeId,
+            IsForward=True,
+            NodeId=item.RequestedNewNodeId,
+            BrowseName=item.BrowseName,
+            DisplayName=item.NodeAttributes.DisplayName,
+            NodeClass=item.NodeClass,
+            TypeDefinition=item.TypeDefinition,
+        )
+        if sharer is not None:
+            sharer.share_reference(forward)
+        aspace[parent].references.append(forward)
+        inverse.append(
+            ua.AddReferencesItem(
+                SourceNodeId=item.RequestedNewNodeId,
+                ReferenceTypeId=item.ReferenceTypeId,
+                IsForward=False,
+                TargetNodeId=parent,
+                TargetNodeClass=aspace[parent].attributes[ua.AttributeIds.NodeClass].value.Value.Value,
+            )
+        )
+    for reference, status in zip(inverse, service.add_references(inverse), strict=True):
+        if not status.is_good():
+            raise RuntimeError(f"cannot reference OPC UA node {reference.SourceNodeId}: {status.name}")
+
+
+def add_references(server: Server, references: Sequence[ua.AddReferencesItem]) -> None:
+    """Add non-hierarchical references (and their inverses), raising on the first refused."""
+    if not references:
+        return
+    service = server.iserver.node_mgt_service
+    for reference, status in zip(references, service.add_references(list(references)), strict=True):
+        if not status.is_good():
+            raise RuntimeError(
+                f"cannot reference {reference.TargetNodeId} from {reference.SourceNodeId}: {status.name}"
+            )
