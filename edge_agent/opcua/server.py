@@ -18,6 +18,7 @@ is not loopback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import math
@@ -64,6 +65,8 @@ CHUNK_SIZE = 65535
 # TCP connections allowed beyond the session cap, so that a client can still ask for the endpoints
 # (or reconnect) while every session is taken.
 SPARE_CONNECTIONS = 4
+# How often the shell's slowly changing values (inference counts, days to expiry) are brought up to date.
+SHELL_REFRESH_S = 30.0
 
 
 EnvironmentFactory = Callable[[bytes], aas.Environment]
@@ -149,6 +152,7 @@ class AgentOpcUaServer:
         self._environment = environment
         self._administration = administration
         self._history = history
+        self._refresher: asyncio.Task[None] | None = None
         self.shell: ShellNodes | None = None
         self._store = store
         self._server_name = server_name
@@ -258,6 +262,11 @@ class AgentOpcUaServer:
             await server.stop()
             raise
         self._server, self._tags, self._identity = server, tags, identity
+        if self.shell is not None:
+            der = identity.certificate.public_bytes(serialization.Encoding.DER)
+            self._refresher = asyncio.create_task(
+                self._refresh_shell(self.shell, der), name="opcua-shell-refresh"
+            )
         for line in self.security_summary():
             log.info("OPC UA endpoint: %s", line)
         for warning in self.insecure_warnings():
@@ -266,10 +275,25 @@ class AgentOpcUaServer:
     async def stop(self) -> None:
         server, tags = self._server, self._tags
         self._server = self._tags = None
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
         if tags is not None:
             await tags.stop()
         if server is not None:
             await server.stop()
+
+    async def _refresh_shell(self, shell: ShellNodes, certificate_der: bytes) -> None:
+        """Keep what the shell says of itself current (inference counts, days to expiry) while serving."""
+        assert self._environment is not None
+        while True:
+            await asyncio.sleep(SHELL_REFRESH_S)
+            try:
+                await shell.refresh(self._environment(certificate_der))
+            except Exception:
+                log.exception("refreshing the shell's values failed; trying again in %.0f s", SHELL_REFRESH_S)
 
     async def _build_shell(
         self, server: Server, tags: TagNodes, environment: aas.Environment, sharer: AttributeSharer

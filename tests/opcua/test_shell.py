@@ -18,6 +18,7 @@ from asyncua import Client, Node, ua
 from edge_agent.aas import build_environment, verify
 from edge_agent.config import AgentConfig, load_config_text
 from edge_agent.opcua import AgentOpcUaServer
+from edge_agent.opcua import server as server_module
 from edge_agent.opcua.i4aas import NAMESPACE_URI as I4AAS_URI
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from edge_agent.quality import Quality
@@ -333,3 +334,45 @@ async def test_without_a_runtime_the_methods_answer_not_implemented(shell_sessio
         with pytest.raises(ua.UaStatusCodeError) as refused:
             await _call(client, "ReloadConfiguration")
         assert refused.value.code == ua.StatusCodes.BadNotImplemented
+
+
+async def test_what_the_shell_says_of_itself_is_kept_current_while_serving(
+    tmp_path: Path,
+    full_config: AgentConfig,
+    shell_store: TagStore,
+    client_identity: ClientIdentity,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server_module, "SHELL_REFRESH_S", 0.1)
+    inferences = {"count": 10}
+
+    def environment(der: bytes) -> aas.Environment:
+        info = {"pump_health": {"inferences": inferences["count"]}}
+        return build_environment(full_config, certificate_der=der, model_info=info)
+
+    server = AgentOpcUaServer(
+        opcua_config(tmp_path / "pki"),
+        shell_store,
+        server_name="edge-agent test",
+        application_uri=SERVER_URI,
+        user_directory=OneOperator(),
+        environment=environment,
+    )
+    await server.start()
+    try:
+        trust(server, client_identity)
+        async with log_in_as_operator(await secure_client(server, client_identity)) as client:
+            shell = await _shell(client)
+            count = await _child(
+                client, shell, "ConditionMonitoring", "pump_health", "Inferences", "i4aas:Value"
+            )
+            assert await count.read_value() == 10
+            inferences["count"] = 250
+            deadline = asyncio.get_running_loop().time() + 5
+            while await count.read_value() != 250:
+                assert asyncio.get_running_loop().time() < deadline, "the count was never brought up to date"
+                await asyncio.sleep(0.05)
+            serial = await _child(client, shell, "Nameplate", "SerialNumber", "i4aas:Value")
+            assert await serial.read_value() == "CP200-4711"
+    finally:
+        await server.stop()

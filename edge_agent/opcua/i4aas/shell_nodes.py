@@ -20,7 +20,7 @@ children the nodeset defines (so an idShort can never clash with them).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from aas_core3 import types as aas
 from asyncua import Server, ua
@@ -63,6 +63,7 @@ class ShellNodes:
         self.live: dict[ua.NodeId, TagInfo] = {}
         self.shells: list[ua.NodeId] = []
         self.namespace_index: int | None = None
+        self._constants: set[ua.NodeId] = set()
 
     async def build(self, sharer: AttributeSharer | None = None) -> None:
         types = await load_i4aas(self._server)
@@ -74,9 +75,30 @@ class ShellNodes:
             self.shells.append(items.shell(shell, submodels))
         if sharer is not None:
             sharer.keep_values_of.update(items.live)
+            sharer.keep_values_of.update(items.constants)
         add_nodes_in_bulk(self._server, items.items, sharer)
         add_references(self._server, items.references)
         self.live = items.live
+        self._constants = items.constants
+
+    async def refresh(self, environment: aas.Environment) -> int:
+        """Bring the values of the properties that are not live up to ``environment``; how many changed.
+
+        What the shell says of itself changes slowly (a model's inference count, days to a certificate's
+        expiry); its structure is the config's and stays. Subscribers to such a value are notified.
+        """
+        assert self.namespace_index is not None
+        aspace = self._server.iserver.aspace
+        changed = 0
+        for nodeid, variant in _constant_values(environment, self.namespace_index):
+            if nodeid not in self._constants:
+                continue
+            current = aspace[nodeid].attributes[ua.AttributeIds.Value].value
+            if current is not None and current.Value == variant:
+                continue
+            await aspace.write_attribute_value(nodeid, ua.AttributeIds.Value, ua.DataValue(variant))
+            changed += 1
+        return changed
 
 
 class _ShellItems:
@@ -90,6 +112,8 @@ class _ShellItems:
         self.references: list[ua.AddReferencesItem] = []
         self.live: dict[ua.NodeId, TagInfo] = {}
         self._concepts: dict[str, ua.NodeId] = {}
+        self.constants: set[ua.NodeId] = set()
+        """The Values of the properties that are not live: a refresh may update them."""
         self._dictionary: ua.NodeId | None = None
         self._dictionary_path = ""
 
@@ -285,7 +309,9 @@ class _ShellItems:
                 _, aas_type = value_type(element.value_type)
                 self._enum(f"{path}#ValueType", "ValueType", node, aas_type, DataTypeId.VALUE_TYPE)
                 variant = to_variant(element.value, element.value_type)
-                self._property(f"{path}#Value", "Value", node, variant, _data_type(variant))
+                self.constants.add(
+                    self._property(f"{path}#Value", "Value", node, variant, _data_type(variant))
+                )
             case aas.MultiLanguageProperty():
                 texts = [ua.LocalizedText(text.text, text.language) for text in element.value or ()]
                 self._property(
@@ -387,6 +413,34 @@ class _ShellItems:
                     self.types.data_type(DataTypeId.KEY),
                     array=True,
                 )
+
+
+def _constant_values(environment: aas.Environment, index: int) -> Iterator[tuple[ua.NodeId, ua.Variant]]:
+    """The Value node id and value of every Property of ``environment``, by the node id scheme above."""
+    submodels = {submodel.id: submodel for submodel in environment.submodels or ()}
+
+    def walk(
+        path: str, elements: Iterable[aas.ISubmodelElement], in_list: bool
+    ) -> Iterator[tuple[str, aas.ISubmodelElement]]:
+        for position, element in enumerate(elements):
+            element_path = f"{path}[{position}]" if in_list else f"{path}.{element.id_short}"
+            yield element_path, element
+            if isinstance(element, aas.SubmodelElementCollection):
+                yield from walk(element_path, element.value or (), False)
+            elif isinstance(element, aas.SubmodelElementList):
+                yield from walk(element_path, element.value or (), True)
+
+    for shell in environment.asset_administration_shells or ():
+        shell_path = shell.id_short or "AssetAdministrationShell"
+        for reference in shell.submodels or ():
+            submodel = submodels.get(reference.keys[-1].value)
+            if submodel is None:
+                continue
+            for path, element in walk(
+                f"{shell_path}.{submodel.id_short}", submodel.submodel_elements or (), False
+            ):
+                if isinstance(element, aas.Property) and not live_tag_name(element):
+                    yield ua.NodeId(f"{path}#Value", index), to_variant(element.value, element.value_type)
 
 
 _ELEMENT_TYPES: dict[type, TypeId] = {
