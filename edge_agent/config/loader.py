@@ -15,7 +15,7 @@ from .messages import PlacedMessage, explain
 from .schema import AgentConfig, collect_issues
 from .yaml_source import YamlDocument, parse_yaml
 
-SECTIONS = "asset, opcua, sources, models"
+SECTIONS = "asset, opcua, sources, models, history"
 
 
 def load_config(path: Path) -> AgentConfig:

@@ -10,6 +10,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from drivers.base_config import ConfigPath
@@ -68,13 +69,26 @@ def parse_yaml(text: str, filename: str) -> YamlDocument:
         loaded = yaml.load(text)
     except MarkedYAMLError as exc:
         raise ConfigError([_syntax_problem(exc, filename)]) from None
+    except ReaderError as exc:
+        raise ConfigError([_unreadable_character(exc, text, filename)]) from None
     except YAMLError as exc:
-        raise ConfigError([ConfigProblem(filename, 1, 1, "", f"not valid YAML: {exc}")]) from None
+        reason = " ".join(str(exc).split())  # one line, as every problem is
+        raise ConfigError([ConfigProblem(filename, 1, 1, "", f"not valid YAML: {reason}")]) from None
     document = YamlDocument(None)
     if isinstance(loaded, CommentedMap | CommentedSeq):
         document.root = Position(loaded.lc.line + 1, loaded.lc.col + 1)
     document.data = _Converter(document, filename).plain(loaded, ())
     return document
+
+
+def _unreadable_character(exc: ReaderError, text: str, filename: str) -> ConfigProblem:
+    position = exc.position if isinstance(exc.position, int) else 0
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return ConfigProblem(
+        filename, line, column, "", f"the character U+{ord(character):04X} is not allowed in a YAML file"
+    )
 
 
 _DUPLICATE_KEY = re.compile(r'found duplicate key "(.*?)" with value')

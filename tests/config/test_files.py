@@ -55,7 +55,7 @@ def test_an_empty_file_says_what_a_config_holds(tmp_path: Path) -> None:
     path.write_text("# nothing here yet\n")
     assert (
         refusal(path)
-        == f"{path}:1:1: the file is empty; a config has the sections asset, opcua, sources, models"
+        == f"{path}:1:1: the file is empty; a config has the sections asset, opcua, sources, models, history"
     )
 
 
@@ -64,7 +64,7 @@ def test_a_list_at_the_top_is_not_a_config(tmp_path: Path) -> None:
     path.write_text("- asset\n- sources\n")
     assert refusal(path) == (
         f"{path}:1:1: the top level must be a mapping of the sections asset, opcua, sources, models, "
-        "not a list"
+        "history, not a list"
     )
 
 
