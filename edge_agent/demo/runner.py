@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ class DemoOptions:
     state_dir: Path | None = None
     bearing_fault: bool = False
     seed: int | None = None
+    on_ready: Callable[[AgentRuntime], None] | None = None
+    """Called with each runtime once it serves (after the banner), e.g. by a bench watching it."""
 
 
 def default_state_dir() -> Path:
@@ -111,6 +114,8 @@ async def run_demo(options: DemoOptions) -> None:
 
     def ready(runtime: AgentRuntime) -> None:
         print(_banner(runtime, pump, pki), flush=True)
+        if options.on_ready is not None:
+            options.on_ready(runtime)
 
     panel_task = _start_panel(config, pump)
     supervisor = Supervisor(options.config_path, transform=transform, on_ready=ready)
