@@ -1,0 +1,100 @@
+"""Devices that misbehave: the agent stays up, a healthy neighbour keeps its pace, and the faulty device's
+tags go Bad, then Good again within 2 s of it answering properly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from edge_agent.quality import Quality
+from edge_agent.tagstore import TagStore
+from tests.waiting import eventually
+
+from .modbus_peers import Tables, pymodbus_tcp
+from .rogue_modbus import rogue_server
+from .test_modbus_source import source, start, stop
+
+POLL_S = 0.05
+RECOVERY_S = 2.0
+POINTS = [
+    {"name": "level", "kind": "input", "address": 3},
+    {"name": "pressure", "kind": "holding", "address": 7},
+]
+HEALTHY_POINTS = [{"name": "healthy", "kind": "holding", "address": 0}]
+
+
+def quality(store: TagStore, tag: str) -> Quality:
+    return store.current(tag).quality
+
+
+@pytest.mark.parametrize(
+    "mode", ["garbage", "wrong_tid", "truncated", "oversized", "wrong_function", "exception", "silent"]
+)
+async def test_a_misbehaving_device_goes_bad_alone_and_recovers_within_2_s(mode: str) -> None:
+    tables = Tables()
+    tables.holding[0] = 11
+    async with rogue_server("good") as rogue, pymodbus_tcp({1: tables}) as healthy_port:
+        faulty_source = source({"host": "127.0.0.1", "port": rogue.port, "poll": "50ms", "points": POINTS})
+        healthy_source = source(
+            {"host": "127.0.0.1", "port": healthy_port, "poll": "50ms", "points": HEALTHY_POINTS}
+        )
+        faulty_store, faulty_task = await start(faulty_source)
+        healthy_store, healthy_task = await start(healthy_source)
+        try:
+            await eventually(lambda: quality(faulty_store, "level") == Quality.Good)
+            assert faulty_store.current("level").value == 3
+
+            rogue.mode = mode
+            await eventually(lambda: quality(faulty_store, "level").is_bad, within=5)
+            (healthy_poller,) = healthy_source.pollers
+            cycles_before, started = healthy_poller.cycles, time.monotonic()
+            await asyncio.sleep(1.0)
+            healthy_rate = (healthy_poller.cycles - cycles_before) / (time.monotonic() - started)
+            assert healthy_rate > 0.5 / POLL_S, (
+                f"the healthy device was polled {healthy_rate:.1f} times a second"
+            )
+            assert quality(healthy_store, "healthy") == Quality.Good
+            assert not faulty_task.done() and not healthy_task.done()
+
+            rogue.mode = "good"
+            await eventually(lambda: quality(faulty_store, "level") == Quality.Good, within=RECOVERY_S + 0.5)
+            assert faulty_store.current("pressure").value == 7
+        finally:
+            await stop(faulty_task)
+            await stop(healthy_task)
+
+
+async def test_a_device_answering_near_its_timeout_is_read_and_slows_nobody_else() -> None:
+    tables = Tables()
+    async with rogue_server("slow", delay=0.2) as rogue, pymodbus_tcp({1: tables}) as healthy_port:
+        slow_source = source({"host": "127.0.0.1", "port": rogue.port, "timeout": "300ms", "points": POINTS})
+        healthy_source = source({"host": "127.0.0.1", "port": healthy_port, "points": HEALTHY_POINTS})
+        slow_store, slow_task = await start(slow_source)
+        _, healthy_task = await start(healthy_source)
+        try:
+            await eventually(lambda: quality(slow_store, "level") == Quality.Good, within=5)
+            (healthy_poller,) = healthy_source.pollers
+            before = healthy_poller.cycles
+            await asyncio.sleep(1.0)
+            assert healthy_poller.cycles - before > 0.5 / POLL_S
+            assert quality(slow_store, "level") == Quality.Good
+        finally:
+            await stop(slow_task)
+            await stop(healthy_task)
+
+
+async def test_a_device_down_for_long_is_read_again_within_2_s_of_its_return() -> None:
+    async with rogue_server("silent") as rogue:
+        faulty_source = source(
+            {"host": "127.0.0.1", "port": rogue.port, "timeout": "100ms", "points": POINTS}
+        )
+        store, task = await start(faulty_source)
+        try:
+            await eventually(lambda: quality(store, "level").is_bad, within=5)
+            await asyncio.sleep(8)  # long enough for any doubling backoff to grow far past 2 s
+            rogue.mode = "good"
+            await eventually(lambda: quality(store, "level") == Quality.Good, within=RECOVERY_S + 0.5)
+        finally:
+            await stop(task)
