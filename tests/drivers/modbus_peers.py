@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import select
 import threading
 import tty
@@ -77,10 +78,14 @@ async def pymodbus_rtu(
 class PtyPair:
     """Two pseudo-terminals joined back to back, like two serial ports on one null-modem cable.
 
-    Bytes written to one end's device come out of the other's, in both directions.
+    Bytes written to one end's device come out of the other's, in both directions. With ``noise`` above 0,
+    that share of the chunks on the line get a random byte flipped, as a noisy RS-485 line does.
     """
 
     def __init__(self) -> None:
+        self.noise = 0.0
+        self.corrupted = 0
+        self._random = random.Random(11)
         self._masters: list[int] = []
         self._slaves: list[int] = []
         self.ends: list[str] = []
@@ -103,6 +108,14 @@ class PtyPair:
                     data = os.read(fd, 4096)
                 except OSError:
                     continue
+                if data and self._random.random() < self.noise:
+                    position = self._random.randrange(len(data))
+                    data = (
+                        data[:position]
+                        + bytes([data[position] ^ 1 << self._random.randrange(8)])
+                        + data[position + 1 :]
+                    )
+                    self.corrupted += 1
                 os.write(b if fd == a else a, data)
 
     def close(self) -> None:

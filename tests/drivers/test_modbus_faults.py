@@ -9,10 +9,11 @@ import time
 import pytest
 
 from edge_agent.quality import Quality
+from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
 from tests.waiting import eventually
 
-from .modbus_peers import Tables, pymodbus_tcp
+from .modbus_peers import Tables, pty_pair, pymodbus_rtu, pymodbus_tcp
 from .rogue_modbus import rogue_server
 from .test_modbus_source import source, start, stop
 
@@ -98,3 +99,37 @@ async def test_a_device_down_for_long_is_read_again_within_2_s_of_its_return() -
             await eventually(lambda: quality(store, "level") == Quality.Good, within=RECOVERY_S + 0.5)
         finally:
             await stop(task)
+
+
+async def test_line_noise_on_an_rtu_bus_never_gives_a_wrong_good_value_and_passes() -> None:
+    tables = Tables()
+    tables.holding[7] = 4242
+    tables.input[3] = 1717
+    wrong: list[object] = []
+    with pty_pair() as pair:
+        async with pymodbus_rtu({1: tables}, pair.ends[0]):
+            src = source(
+                {"transport": "rtu", "port": pair.ends[1], "baudrate": 19200, "parity": "N", "unit": 1,
+                 "timeout": "200ms", "points": POINTS}
+            )  # fmt: skip
+            store, task = await start(src)
+
+            def check(reading: Reading) -> None:
+                expected = {"level": 1717, "pressure": 4242}[reading.tag]
+                if reading.quality == Quality.Good and reading.value != expected:
+                    wrong.append(reading)
+
+            store.listen(check)
+            try:
+                await eventually(lambda: quality(store, "level") == Quality.Good, within=10)
+                pair.noise = 0.3
+                await asyncio.sleep(3)
+                assert pair.corrupted >= 3 and not task.done()
+                pair.noise = 0.0
+                await eventually(
+                    lambda: quality(store, "level") == quality(store, "pressure") == Quality.Good,
+                    within=RECOVERY_S + 1,
+                )
+            finally:
+                await stop(task)
+    assert wrong == []  # the CRC caught every corrupted frame
