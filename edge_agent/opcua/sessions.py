@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import weakref
 from typing import Any
 
@@ -35,7 +36,7 @@ from asyncua.server.binary_server_asyncio import BinaryServer, OPCUAProtocol
 from asyncua.server.internal_server import InternalServer
 from asyncua.server.internal_session import InternalSession, SessionState
 from asyncua.server.uaprocessor import UaProcessor
-from asyncua.ua.ua_binary import struct_from_binary
+from asyncua.ua.ua_binary import struct_from_binary, uatcp_to_binary
 
 from .security import AgentPermissionRuleset, UserTokenCertificate
 
@@ -44,6 +45,11 @@ log = logging.getLogger(__name__)
 # A connection that has not activated a session this many seconds after it was opened is closed,
 # and with it any session it created.
 ACTIVATION_DEADLINE_S = 10.0
+
+# The header of every OPC UA TCP message: type, chunk type, size including the header.
+_HEADER = struct.Struct("<3scI")
+# The smallest receive buffer OPC UA allows (Part 6); a Hello is never refused for being this big.
+_MIN_CHUNK = 8192
 
 _ANONYMOUS = User(role=UserRole.Anonymous)
 _CREATE_SESSION = ua.NodeId(ua.ObjectIds.CreateSessionRequest_Encoding_DefaultBinary)
@@ -152,7 +158,43 @@ class AgentUaProcessor(UaProcessor):
 
 
 class AgentProtocol(OPCUAProtocol):
-    """asyncua's per-connection protocol, with an AgentUaProcessor."""
+    """asyncua's per-connection protocol, with an AgentUaProcessor, refusing oversized input early.
+
+    asyncua buffers whatever a message header announces (up to 4 GB) before it looks at the size, and
+    reassembles a multi-chunk message up to max_message_size for anyone who opened a channel, session
+    or not: fifty half-sent GetEndpoints messages could hold 100 MB. Here a chunk larger than the
+    receive buffer the server offers is refused as soon as its header arrives, and so is a message in
+    several chunks before the connection has an activated session (nothing a client sends before that
+    needs more than one chunk). Both end the connection with BadTcpMessageTooLarge.
+    """
+
+    def data_received(self, data: bytes) -> None:
+        head = (
+            data[: _HEADER.size]
+            if not self._buffer
+            else (self._buffer + data[: _HEADER.size])[: _HEADER.size]
+        )
+        if len(head) == _HEADER.size and self.transport is not None:
+            refusal = self._refusal(*_HEADER.unpack(head))
+            if refusal is not None:
+                log.warning("refused a message from %s: %s", self.peer_name, refusal)
+                self._buffer = b""
+                error = ua.ErrorMessage(ua.StatusCode(ua.StatusCodes.BadTcpMessageTooLarge), refusal)
+                self.transport.write(uatcp_to_binary(ua.MessageType.Error, error))
+                self.transport.close()
+                return
+        super().data_received(data)
+
+    def _refusal(self, message_type: bytes, chunk_type: bytes, size: int) -> str | None:
+        if size > max(self.limits.max_recv_buffer, _MIN_CHUNK):
+            return f"a chunk of {size} bytes is larger than the {self.limits.max_recv_buffer} bytes offered"
+        if chunk_type == ua.ChunkType.Intermediate and not self._has_activated_session():
+            return "a message in several chunks before a session is activated"
+        return None
+
+    def _has_activated_session(self) -> bool:
+        session = self.processor.session if self.processor is not None else None
+        return session is not None and session.state == SessionState.Activated
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
