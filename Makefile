@@ -29,8 +29,16 @@ $(INTEROP_STAMP): tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: $(TEST_STAMP) $(INTEROP_STAMP)
-	$(BIN)/python -m pytest
+# systemd-analyze, systemd-sysusers and systemd-tmpfiles for the service's tests (tests/systemd), from the
+# distribution's systemd package when they are missing (Debian/Ubuntu; as root, else through sudo).
+systemd-tools:
+	@command -v systemd-analyze >/dev/null || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd; }
+
+test: $(TEST_STAMP) $(INTEROP_STAMP) systemd-tools
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -68,7 +68,7 @@ def gaps(stamps: list[datetime], limit_s: float) -> int:
     return sum(1 for a, b in itertools.pairwise(stamps) if (b - a).total_seconds() > limit_s)
 
 
-async def soak(minutes: float, warm_up_s: float) -> None:
+async def soak(minutes: float, warm_up_s: float, *, history: bool = True) -> None:
     url = f"opc.tcp://127.0.0.1:{free_port()}"
     with tempfile.TemporaryDirectory() as state:
         agent = await asyncio.create_subprocess_exec(
@@ -78,6 +78,7 @@ async def soak(minutes: float, warm_up_s: float) -> None:
             url,
             state,
             str(REPORT_PERIOD_S),
+            *([] if history else ["--without-history"]),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
@@ -132,9 +133,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--warm-up", type=float, default=60.0, help="seconds before RSS growth is counted")
+    parser.add_argument("--without-history", action="store_true", help="the demo without its history store")
     args = parser.parse_args()
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-    asyncio.run(soak(args.minutes, args.warm_up))
+    asyncio.run(soak(args.minutes, args.warm_up, history=not args.without_history))
 
 
 if __name__ == "__main__":

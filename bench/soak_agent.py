@@ -1,6 +1,6 @@
 """The demo plant and agent in one process, reporting on itself for bench/soak.py.
 
-    python -m bench.soak_agent ENDPOINT STATE_DIR PERIOD_S
+    python -m bench.soak_agent ENDPOINT STATE_DIR PERIOD_S [--without-history]
 
 Runs `edge-agent demo` (simulated pump and panel, both models, the shell, history) and, every PERIOD_S,
 prints one JSON line: seconds since ready, RSS, open file descriptors, threads, asyncio tasks, and per
@@ -49,6 +49,12 @@ def sample(runtime: AgentRuntime, since: float) -> dict[str, Any]:
 
 async def main() -> None:
     endpoint, state_dir, period = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
+    config = DEMO_CONFIG
+    if "--without-history" in sys.argv:
+        # The demo config as it is, less its history section (the last one in the file).
+        config = state_dir / "demo-without-history.yaml"
+        text = DEMO_CONFIG.read_text(encoding="utf-8")
+        config.write_text(text[: text.index("\nhistory:")] + "\n", encoding="utf-8")
     ready: list[AgentRuntime] = []
     serving = asyncio.Event()
 
@@ -57,7 +63,7 @@ async def main() -> None:
         serving.set()
 
     options = DemoOptions(
-        DEMO_CONFIG, endpoint=endpoint, modbus_port=0, state_dir=state_dir, seed=1, on_ready=on_ready
+        config, endpoint=endpoint, modbus_port=0, state_dir=state_dir, seed=1, on_ready=on_ready
     )
     demo = asyncio.create_task(run_demo(options))
     await serving.wait()

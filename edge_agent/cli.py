@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import faulthandler
 import json
 import logging
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from edge_agent.config import ConfigError, json_schema, load_config
+from edge_agent.logs import LOG_FORMATS, print_error, setup_logging
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -20,20 +24,15 @@ EXIT_CONFIG = 2
 log = logging.getLogger("edge_agent")
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # asyncua and pymodbus narrate every request at INFO; their warnings still show.
-    for noisy in ("asyncua", "pymodbus"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-agent", description=__doc__)
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="human-readable lines, or one JSON object per line (default: human, or the journal's own "
+        "form when standard error is the systemd journal)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the agent on a config file")
@@ -63,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--state-dir", type=Path, help="where the demo keeps its PKI")
     demo.add_argument("--fault", action="store_true", help="start with the bearing fault switched on")
     demo.add_argument("--seed", type=int, help="seed of the pump simulator's noise")
+    service = commands.add_parser(
+        "install-service", help="install the systemd service, its user and directories, a default config"
+    )
+    service.add_argument("--root", type=Path, help="install into this directory (an image) instead of /")
+    service.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
+    service.add_argument(
+        "--config", type=Path, help="the config to install when there is none (default: a minimal one)"
+    )
     return parser
 
 
@@ -123,13 +130,32 @@ def _queue_early_hups() -> Callable[[], bool]:
 
 def _run(path: Path) -> int:
     hup_before_start = _queue_early_hups()
+    # A hung agent that systemd's watchdog aborts (SIGABRT) leaves every thread's stack in the journal.
+    with contextlib.suppress(OSError, ValueError, RuntimeError):  # a stderr without a file descriptor
+        faulthandler.enable()
     log.info("starting with %s", path)
     from edge_agent.runtime.supervisor import Supervisor
+    from edge_agent.runtime.systemd_notify import SystemdService
 
     def ready(runtime: object) -> None:
         log.info("ready: %s", runtime.status())  # type: ignore[attr-defined]
 
-    asyncio.run(Supervisor(path, on_ready=ready, hup_before_start=hup_before_start).run())
+    service = SystemdService.from_environment()
+    supervisor = Supervisor(path, on_ready=ready, hup_before_start=hup_before_start, service=service)
+    asyncio.run(supervisor.run())
+    return EXIT_OK
+
+
+def _install_service(args: argparse.Namespace) -> int:
+    from edge_agent.service.install import install_service
+
+    if args.config is not None:
+        load_config(args.config)  # a config that would not start is refused before anything is installed
+    try:
+        install_service(root=args.root, dry_run=args.dry_run, config=args.config)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"install-service failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -150,7 +176,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _setup_logging(args.log_level)
+    log_format = setup_logging(args.log_level, args.log_format)
     try:
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2))
@@ -163,9 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export_aas(args.config, args.export_format, args.output)
         if args.command == "run":
             return _run(args.config)
+        if args.command == "install-service":
+            return _install_service(args)
         return _demo(args)
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        print_error(str(exc), log_format)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return EXIT_OK

@@ -6,10 +6,11 @@ import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import ca, commands, device, issue, revocation
+from . import ca, commands, device, est_cli, issue, revocation
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_VERIFICATION, ProvisioningError
 from .opcua_profile import RSA_KEY_SIZES
 from .output import Reporter
+from .users import add_user_commands
 
 EPILOG = f"""\
 offline enrollment, step by step:
@@ -50,7 +51,7 @@ def _global_options(*, inherited: bool) -> argparse.ArgumentParser:
     return options
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 -- one registration per subcommand
     parser = argparse.ArgumentParser(
         prog="edge-provision",
         description=__doc__,
@@ -187,13 +188,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--ca", type=Path, metavar="CA_CERT", help="the CA certificate, if CERT_FILE lacks it")
     imp.add_argument("--application-uri", metavar="URI", help="default: the one in this device's pending CSR")
+    est_cli.add_parsers(groups, enroll_group, common)
+    add_user_commands(groups, common)
+    from . import image, sign_cli, trust_cli
+
+    sign_cli.register(groups, common, ca_group)
+    trust_cli.register(groups, common)
+    image.register(groups, common, device_group)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     reporter = Reporter(json_output=args.json, assume_yes=args.yes)
-    command = f"{args.group} {args.action}"
+    command = " ".join(part for part in (args.group, getattr(args, "action", None)) if part)
     handler: Handler = args.handler
     try:
         message, details = handler(args, reporter)

@@ -10,7 +10,9 @@ _HEX = re.compile(r"[0-9A-Fa-f]+")
 
 
 def format_serial(serial: int) -> str:
-    return f"{serial:X}"
+    """Hex in whole bytes, as openssl prints serials (a leading zero nibble is written)."""
+    digits = f"{serial:X}"
+    return digits.zfill(len(digits) + len(digits) % 2)
 
 
 def parse_serial(text: str) -> int:

@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from ruamel.yaml import YAML
 
 from drivers.base_config import ConfigIssue, ConfigPath
 from drivers.registry import driver_names
+from edge_agent.identity.layout import PkiLayout
+from edge_agent.identity.signatures import PKI_ENVIRONMENT, SignatureError, SignedFilePolicy
 
 from .errors import ConfigError, ConfigProblem
 from .messages import PlacedMessage, explain
@@ -25,16 +28,65 @@ def load_config(path: Path) -> AgentConfig:
     if path.is_dir():
         raise ConfigError([ConfigProblem(name, None, None, "", "is a directory, not a config file")])
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(name, None, None, "", "file not found")]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(name, None, None, "", f"cannot be read: {exc.strerror}")]) from None
+    signatures = SignedFilePolicy.provisioned()
+    try:
+        # The very bytes that are parsed, before any of them is.
+        signatures.check(path, data)
+    except SignatureError as exc:
+        raise ConfigError([ConfigProblem(name, None, None, "", str(exc))]) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
             [ConfigProblem(name, None, None, "", f"is not UTF-8 text (byte {exc.start} cannot be decoded)")]
         ) from None
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(name, None, None, "", f"cannot be read: {exc.strerror}")]) from None
-    return load_config_text(text, filename=name, base_dir=path.absolute().parent)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # the universal newlines of a text read
+    config = load_config_text(text, filename=name, base_dir=path.absolute().parent)
+    _check_signed_parts(signatures, name, config)
+    return config
+
+
+def _check_signed_parts(signatures: SignedFilePolicy, filename: str, config: AgentConfig) -> None:
+    """Signatures on the model cards the config was completed from; and no marker in another PKI that
+    would not count because the agent reads its policy elsewhere (see edge_agent.identity.signatures)."""
+    if not signatures.required:
+        named = PkiLayout(config.opcua.pki)
+        if named.root.absolute() != signatures.layout.root.absolute() and SignedFilePolicy.of(named).required:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        filename,
+                        None,
+                        None,
+                        "opcua.pki",
+                        f"{named.require_signed_marker} requires signed files, but the agent reads that "
+                        f"policy from {signatures.layout.root}: set {PKI_ENVIRONMENT}={named.root} for it",
+                    )
+                ]
+            )
+        return
+    problems = []
+    for index, model in enumerate(config.models):
+        card = model.card
+        if card is None:
+            continue
+        try:
+            data = card.path.read_bytes()
+            signatures.check(card.path, data)
+            # The card was read while the config was validated; it must be the card that is signed.
+            if YAML(typ="safe").load(data.decode("utf-8")) != card.content:
+                raise SignatureError("it changed while the config was read; reload again")
+        except (OSError, UnicodeDecodeError, SignatureError) as exc:
+            problems.append(
+                ConfigProblem(filename, None, None, f"models[{index}]", f"model card {card.path}: {exc}")
+            )
+    if problems:
+        raise ConfigError(problems)
 
 
 def load_config_text(text: str, filename: str = "<string>", base_dir: Path | None = None) -> AgentConfig:

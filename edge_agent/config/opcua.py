@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from drivers.base_config import ConfigModel, config_error, invalid, shown
+from drivers.base_config import ConfigModel, Duration, config_error, invalid, shown
 
 from .sizes import ByteSize, size_between
 
@@ -89,6 +89,10 @@ class OpcUaConfig(ConfigModel):
         default_factory=lambda: list(ALL_POLICIES)
     )
     """The security policies offered, each with Sign & Encrypt."""
+    sign_only: bool = False
+    """Also offer each policy with Sign only: messages are signed but not encrypted, so values and
+    passwords can be read on the wire. For networks that must inspect the traffic; logged as a warning
+    at every start."""
     insecure: InsecureConfig | None = None
     """Relaxations for demos, only on a loopback endpoint."""
     pki: Path = Path("/var/lib/edge-agent/pki")
@@ -97,6 +101,8 @@ class OpcUaConfig(ConfigModel):
     """The user and role file written by `edge-provision user add`; none: no user logins."""
     limits: OpcUaLimits = Field(default_factory=OpcUaLimits)
     """Sessions and message sizes."""
+    certificate_warning: Duration = Field(default="30d", validate_default=True)
+    """Warn this long before the application certificate expires."""
 
     @field_validator("endpoint")
     @classmethod

@@ -74,6 +74,11 @@ def parse_yaml(text: str, filename: str) -> YamlDocument:
     except YAMLError as exc:
         reason = " ".join(str(exc).split())  # one line, as every problem is
         raise ConfigError([ConfigProblem(filename, 1, 1, "", f"not valid YAML: {reason}")]) from None
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        # ruamel's constructors raise plain Python errors on some malformed scalars ("._" as a float,
+        # found by fuzzing): still a file that is not valid YAML, not a crash of the agent.
+        reason = " ".join(str(exc).split())
+        raise ConfigError([ConfigProblem(filename, 1, 1, "", f"not valid YAML: {reason}")]) from None
     document = YamlDocument(None)
     if isinstance(loaded, CommentedMap | CommentedSeq):
         document.root = Position(loaded.lc.line + 1, loaded.lc.col + 1)

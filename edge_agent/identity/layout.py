@@ -11,6 +11,8 @@ administrator who knows any OPC UA product finds their way around::
       trusted/certs, trusted/crl    peers (or the CAs that issue them) we trust, and CRLs of those CAs
       issuers/certs, issuers/crl    CAs needed to build a chain but not trusted by themselves
       rejected/                     peer certificates we refused, for an administrator to review
+      signers/                      CAs (and CRLs) trusted to sign the config and the models
+      require_signed                present: unsigned or tampered configs and models are refused
 
 The agent and the provisioning CLI both use this module, so it must not import the OPC UA stack.
 """
@@ -103,6 +105,19 @@ class PkiLayout:
     @property
     def rejected(self) -> Path:
         return self.root / "rejected"
+
+    @property
+    def signers(self) -> Path:
+        """Whom the agent trusts to sign its config and models: CA or signer certificates, and CRLs.
+
+        Apart from trusted/certs on purpose: trusting an OPC UA client must never let it release a config.
+        """
+        return self.root / "signers"
+
+    @property
+    def require_signed_marker(self) -> Path:
+        """Present: the config and every model must carry a valid detached signature (see signatures)."""
+        return self.root / "require_signed"
 
     @property
     def trust_list_dirs(self) -> tuple[Path, ...]:

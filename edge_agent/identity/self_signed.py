@@ -14,8 +14,8 @@ the choices UA-.NETStandard makes where Part 6 leaves room:
 - valid one year, starting a day early so that peers whose clock lags still accept it.
 
 A certificate someone else installed (for instance one signed by a site CA) is never replaced. If it
-names another application URI the agent refuses to start: that is a misconfiguration to fix, not to
-paper over.
+names another application URI, does not fit its key, has expired or is not valid yet, the agent
+refuses to start: that is a misconfiguration to fix (the message says how), not to paper over.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .expiry import CertificateStatus, renew_command, status
 from .layout import PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, PkiLayout, write_atomically
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,10 @@ class IdentityError(Exception):
 
 class CertificateMismatchError(IdentityError):
     """The installed certificate belongs to another application (or to another key)."""
+
+
+class CertificateValidityError(IdentityError):
+    """The installed (provisioned) certificate has expired or is not valid yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +99,9 @@ def ensure_application_certificate(
 ) -> ApplicationIdentity:
     """Load the device's certificate and key, making them on first start.
 
-    Raises CertificateMismatchError when an installed certificate does not fit this application.
+    Raises CertificateMismatchError when an installed certificate does not fit this application or
+    its key, and CertificateValidityError when an installed one has expired or is not valid yet: a
+    provisioned identity is never silently replaced by a self-signed one.
     This does blocking file I/O and, on first start, RSA key generation: call it from a thread.
     """
     layout.ensure()
@@ -110,32 +117,63 @@ def ensure_application_certificate(
     made_here = _made_here(layout, certificate)
     problem = _mismatch(certificate, application_uri)
     key: rsa.RSAPrivateKey | None = None
+    key_problem = False
     if problem is None:
         key, problem = _load_matching_key(layout, certificate)
+        key_problem = problem is not None
 
     if problem is not None:
         if made_here:
             log.warning("regenerating the device's self-signed certificate: %s", problem)
             return make()
+        if key_problem:
+            advice = (
+                "finish the enrollment under way (`edge-provision enroll import` of the certificate issued "
+                f"for this key), or get a certificate for a new key: {renew_command(layout.root)} --force"
+            )
+        else:
+            advice = (
+                f"install a certificate for {application_uri!r} with its key, or remove "
+                f"{layout.own_certificate} to let edge-agent make a self-signed one"
+            )
         message = (
             f"{layout.own_certificate} cannot be used: {problem}. It was not made by edge-agent, so it "
-            f"is left alone: install a certificate for {application_uri!r} with its key, or remove "
-            f"{layout.own_certificate} to let edge-agent make a self-signed one"
+            f"is left alone: {advice}"
         )
         log.error("%s", message)
         raise CertificateMismatchError(message)
 
     assert key is not None
-    if certificate.not_valid_after_utc <= datetime.now(UTC):
-        if made_here:
+    now = datetime.now(UTC)
+    if made_here:
+        if status(certificate, now) is CertificateStatus.EXPIRED:
             log.warning("the device's self-signed certificate expired; making a new one")
             return make()
-        log.error(
-            "%s expired on %s: OPC UA clients will refuse it until a new one is installed",
-            layout.own_certificate,
-            certificate.not_valid_after_utc.isoformat(),
-        )
+    else:
+        _refuse_outside_validity(layout, certificate, now)
     return ApplicationIdentity(certificate, key, made_here=made_here, created=False)
+
+
+def _refuse_outside_validity(layout: PkiLayout, certificate: x509.Certificate, now: datetime) -> None:
+    current = status(certificate, now)
+    if current is CertificateStatus.EXPIRED:
+        message = (
+            f"{layout.own_certificate} expired on {certificate.not_valid_after_utc.isoformat()}: OPC UA "
+            f"clients refuse it, so edge-agent does not serve with it. Get a new certificate: "
+            f"{renew_command(layout.root)} (or `edge-provision renew --pki {layout.root} --offline -o "
+            "CSR_FILE`, have the site CA sign it and `edge-provision enroll import` the certificate)"
+        )
+    elif current is CertificateStatus.NOT_YET_VALID:
+        message = (
+            f"{layout.own_certificate} is not valid before {certificate.not_valid_before_utc.isoformat()} "
+            f"and this device's clock says {now.isoformat(timespec='seconds')}: set the clock (is NTP "
+            f"reachable?), or, if the certificate is wrong, get a new one: {renew_command(layout.root)} "
+            "--force"
+        )
+    else:
+        return
+    log.error("%s", message)
+    raise CertificateValidityError(message)
 
 
 def _mismatch(certificate: x509.Certificate, application_uri: str) -> str | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_agent.config.inference import ClassifierOutput, ModelConfig, ModelInputs, ScoreOutput
+from edge_agent.identity.signatures import SignatureError, SignedFilePolicy
 
 from .backend import NoBackendError, interpreter_class
 from .probe import probe_model
@@ -94,13 +95,26 @@ class LoadedModel:
     """One interpreter, checked against what the config (or the model card) declares.
 
     Refused with ModelRefused, whose message names what was expected and what the model has, when the
-    file is missing, corrupt, has another SHA-256, or its tensors do not fit the declaration.
+    file is missing, corrupt, has another SHA-256, or its tensors do not fit the declaration; and, when
+    signed files are required, when its signature is missing or does not hold.
     """
 
-    def __init__(self, path: Path, config: ModelConfig, *, backend: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        config: ModelConfig,
+        *,
+        backend: str | None = None,
+        signatures: SignedFilePolicy | None = None,
+    ) -> None:
         if not path.is_file():
             raise ModelRefused(f"model file {path} does not exist")
         content = path.read_bytes()
+        try:
+            # The provisioned PKI decides, as for the config (see edge_agent.identity.signatures).
+            (signatures or SignedFilePolicy.provisioned()).check(path, content)
+        except SignatureError as exc:
+            raise ModelRefused(f"{path.name}: {exc}") from None
         actual = hashlib.sha256(content).hexdigest()
         if config.sha256 and actual != config.sha256:
             raise ModelRefused(

@@ -7,12 +7,18 @@ those defaults.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncua import ua
 from asyncua.crypto.permission_rules import PermissionRuleset, User, UserRole
+from asyncua.ua.ua_binary import struct_from_binary
+
+from ..audit import audit
+from .rights import Right, rights_of, roles_of, who
 
 if TYPE_CHECKING:
     from asyncua.server.internal_server import InternalServer
@@ -27,13 +33,27 @@ SECURE_POLICIES: dict[str, ua.SecurityPolicyType] = {
 }
 
 
-def secure_policy_types(names: Sequence[str]) -> list[ua.SecurityPolicyType]:
-    """The asyncua policy types for the configured policy names, in the configured order."""
+SIGN_ONLY_POLICIES: dict[str, ua.SecurityPolicyType] = {
+    "Basic256Sha256": ua.SecurityPolicyType.Basic256Sha256_Sign,
+    "Aes128Sha256RsaOaep": ua.SecurityPolicyType.Aes128Sha256RsaOaep_Sign,
+    "Aes256Sha256RsaPss": ua.SecurityPolicyType.Aes256Sha256RsaPss_Sign,
+}
+
+
+def secure_policy_types(names: Sequence[str], *, sign_only: bool = False) -> list[ua.SecurityPolicyType]:
+    """The asyncua policy types for the configured policy names, in the configured order.
+
+    SignAndEncrypt for each; with ``sign_only`` (an explicit opt-in) each also with Sign alone, after them.
+    """
     unknown = [name for name in names if name not in SECURE_POLICIES]
     if unknown:
         known = ", ".join(SECURE_POLICIES)
         raise ValueError(f"unknown OPC UA security policy {', '.join(unknown)} (known: {known})")
-    return [SECURE_POLICIES[name] for name in dict.fromkeys(names)]
+    unique = list(dict.fromkeys(names))
+    types = [SECURE_POLICIES[name] for name in unique]
+    if sign_only:
+        types += [SIGN_ONLY_POLICIES[name] for name in unique]
+    return types
 
 
 class UserTokenCertificate(bytes):
@@ -57,16 +77,97 @@ class UserDirectory(Protocol):
     def authenticate_certificate(self, certificate: bytes) -> User | None: ...
 
 
+# Consecutive failed logins of one user name before it is locked out, and for how long: the lockout
+# doubles with each further one, up to MAX_LOCKOUT_S, and a successful login ends the count.
+LOCKOUT_AFTER = 5
+LOCKOUT_S = 60.0
+MAX_LOCKOUT_S = 900.0
+# A failed login is answered this much later per failure so far, up to MAX_FAILURE_DELAY_S.
+FAILURE_DELAY_S = 0.25
+MAX_FAILURE_DELAY_S = 2.0
+
+
+class LoginGuard:
+    """Counts failed logins per user name; locks a name out after LOCKOUT_AFTER failures in a row."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._failures: dict[str, int] = {}
+        self._lockouts: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def locked_for(self, name: str) -> float:
+        """Seconds the name stays locked out; 0 if it is not."""
+        return max(0.0, self._locked_until.get(name, 0.0) - self._clock())
+
+    def failed(self, name: str) -> float:
+        """Count a failure; returns how long to wait before answering it."""
+        failures = self._failures.get(name, 0) + 1
+        self._failures[name] = failures
+        if failures >= LOCKOUT_AFTER:
+            lockouts = self._lockouts.get(name, 0)
+            self._lockouts[name] = lockouts + 1
+            duration = min(LOCKOUT_S * 2**lockouts, MAX_LOCKOUT_S)
+            self._locked_until[name] = self._clock() + duration
+            self._failures[name] = 0
+            log.warning("user name %r locked out for %.0f s after %d failed logins", name, duration, failures)
+        return min(FAILURE_DELAY_S * failures, MAX_FAILURE_DELAY_S)
+
+    def succeeded(self, name: str) -> None:
+        self._failures.pop(name, None)
+        self._lockouts.pop(name, None)
+        self._locked_until.pop(name, None)
+
+
 class AgentUserManager:
     """Decides who a session's user is at ActivateSession (asyncua's UserManager interface).
 
     Anonymous sessions are admitted only when the configuration opts in. User name and X509 logins
     go to the UserDirectory; without one, every such login is refused (BadUserAccessDenied).
+
+    asyncua asks for the user synchronously, on the event loop, and a password hash takes 100 ms or
+    more by design: ``prepare`` checks a password in a thread first (the connection's processor calls
+    it before asyncua activates the session), waits a little after a failure, and keeps the answer for
+    ``get_user``. A user name locked out by the LoginGuard is refused without looking at the password.
     """
 
     def __init__(self, *, anonymous: bool, directory: UserDirectory | None = None) -> None:
         self._anonymous = anonymous
         self._directory = directory
+        self.guard = LoginGuard()
+        self._prepared: dict[tuple[str, str], User | None] = {}
+
+    async def prepare(self, username: str, password: str, *, peer: object) -> None:
+        """Check a user name and password off the event loop, before ActivateSession asks for them."""
+        self._prepared[(username, password)] = await self._check_password(username, password, peer)
+
+    async def _check_password(self, username: str, password: str, peer: object) -> User | None:
+        locked = self.guard.locked_for(username)
+        if locked:
+            audit(
+                "login",
+                user=username,
+                peer=peer,
+                result="BadUserAccessDenied",
+                reason=f"locked out {locked:.0f} s",
+            )
+            return None
+        directory = self._directory
+        user = (
+            await asyncio.to_thread(directory.authenticate_password, username, password)
+            if directory
+            else None
+        )
+        if user is None:
+            delay = self.guard.failed(username)
+            audit(
+                "login", user=username, peer=peer, result="BadUserAccessDenied", reason="unknown credentials"
+            )
+            await asyncio.sleep(delay)
+            return None
+        self.guard.succeeded(username)
+        audit("login", user=username, peer=peer, result="Good", roles=",".join(sorted(roles_of(user))))
+        return user
 
     def get_user(
         self,
@@ -76,12 +177,21 @@ class AgentUserManager:
         certificate: Any = None,
     ) -> User | None:
         if username is not None:
-            user = (
-                self._directory.authenticate_password(username, password or "") if self._directory else None
-            )
+            key = (username, password or "")
+            if key in self._prepared:
+                return self._admitted(self._prepared.pop(key), f"user name {username!r}")
+            if self.guard.locked_for(username):
+                return None
+            user = self._directory.authenticate_password(*key) if self._directory else None
             return self._admitted(user, f"user name {username!r}")
         if isinstance(certificate, UserTokenCertificate):
             user = self._directory.authenticate_certificate(bytes(certificate)) if self._directory else None
+            audit(
+                "login",
+                user=getattr(user, "name", None) or "?",
+                token="X509",
+                result="Good" if user else "BadUserAccessDenied",
+            )
             return self._admitted(user, "a user certificate")
         if not self._anonymous:
             log.info("refused an anonymous session: anonymous access is not enabled")
@@ -129,30 +239,61 @@ READ_SERVICES = _request_ids(
     ua.ObjectIds.CloseSessionRequest_Encoding_DefaultBinary,
     ua.ObjectIds.CloseSecureChannelRequest_Encoding_DefaultBinary,
 )
-# An authenticated user may also write values (each node's AccessLevel still decides) and call methods.
-USER_SERVICES = READ_SERVICES | _request_ids(
-    ua.ObjectIds.WriteRequest_Encoding_DefaultBinary,
-    ua.ObjectIds.CallRequest_Encoding_DefaultBinary,
-)
+_WRITE = ua.NodeId(ua.ObjectIds.WriteRequest_Encoding_DefaultBinary)
+_CALL = ua.NodeId(ua.ObjectIds.CallRequest_Encoding_DefaultBinary)
 
 
 class AgentPermissionRuleset(PermissionRuleset):
-    """Which services each role may call on a channel that carries sessions: a secured one.
+    """Which services each session may call on a channel that carries sessions, by its Part 18 roles.
 
-    Anonymous sessions only read. No remote session may change the address space (AddNodes,
-    DeleteNodes, AddReferences, DeleteReferences) or register servers: the node set is built from
-    the configuration, and this server is no discovery server.
+    Reading services are every role's. A Write needs the WRITE right (each node's AccessLevel still
+    decides what is writable). asyncua passes no user to a method, so a Call is judged here, where
+    the request is seen with its user: every method it calls must be one the user's roles allow
+    (rights.METHOD_RIGHTS), or the whole request is refused. No remote session may change the address
+    space (AddNodes, DeleteNodes, AddReferences, DeleteReferences) or register servers: the node set
+    is built from the configuration, and this server is no discovery server.
     """
 
-    _allowed: dict[UserRole, frozenset[ua.NodeId]] = {
-        UserRole.Anonymous: READ_SERVICES,
-        UserRole.User: USER_SERVICES,
-        UserRole.Admin: USER_SERVICES,
-    }
+    read_only = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.method_rights: dict[ua.NodeId, Right] = {}
+        """The right each method needs, by its NodeId; the server fills it as it adds methods."""
 
     def check_validity(self, user: User | None, action_type_id: ua.NodeId, body: Any) -> bool:
-        role = user.role if user is not None else UserRole.Anonymous
-        return action_type_id in self._allowed.get(role, frozenset())
+        if action_type_id in READ_SERVICES:
+            return True
+        if self.read_only or action_type_id not in (_WRITE, _CALL):
+            return False
+        rights = rights_of(user)
+        if action_type_id == _WRITE:
+            if Right.WRITE not in rights:
+                audit("write", who=who(user), result="BadUserAccessDenied")
+            return Right.WRITE in rights
+        return self._may_call(user, rights, body)
+
+    def _may_call(self, user: User | None, rights: frozenset[Right], body: Any) -> bool:
+        try:
+            parameters = struct_from_binary(ua.CallParameters, body.copy())
+        except Exception:
+            return False  # a request that does not decode is answered by asyncua's own error
+        allowed = True
+        for call in parameters.MethodsToCall:
+            needed = self.method_rights.get(call.MethodId, Right.WRITE)
+            permitted = needed in rights
+            allowed = allowed and permitted
+            audit(
+                "call",
+                who=who(user),
+                method=self._method_name(call.MethodId),
+                result="allowed" if permitted else "BadUserAccessDenied",
+            )
+        return allowed
+
+    @staticmethod
+    def _method_name(method: ua.NodeId) -> str:
+        return str(method.Identifier).rsplit("#", 1)[-1]
 
 
 class UnsecuredReadRuleset(AgentPermissionRuleset):
@@ -162,7 +303,7 @@ class UnsecuredReadRuleset(AgentPermissionRuleset):
     path and be altered on the way, whatever user the session claims.
     """
 
-    _allowed: dict[UserRole, frozenset[ua.NodeId]] = dict.fromkeys(UserRole, READ_SERVICES)
+    read_only = True
 
 
 class DiscoveryOnlyRuleset(PermissionRuleset):

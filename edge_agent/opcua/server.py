@@ -24,7 +24,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
@@ -37,12 +37,13 @@ from cryptography.hazmat.primitives import serialization
 
 from ..config.opcua import OpcUaConfig, is_loopback
 from ..history import HistoryStore
-from ..identity import ApplicationIdentity, PkiLayout, ensure_application_certificate
+from ..identity import ApplicationIdentity, PkiLayout, ensure_application_certificate, expiry_warning
 from ..tagstore import TagStore
 from .admin_methods import Administration, add_admin_methods
 from .compact import AttributeSharer
 from .history_read import enable_history
 from .i4aas import ShellNodes
+from .rights import METHOD_RIGHTS
 from .security import (
     AgentPermissionRuleset,
     AgentUserManager,
@@ -87,10 +88,13 @@ class OpcUaSettings:
     policies: tuple[str, ...]
     none_policy: bool
     anonymous_read: bool
+    sign_only: bool
     pki: Path
     users: Path | None
     max_sessions: int
     max_message_size: int
+    certificate_warning: float
+    """Seconds before the application certificate expires from which each start warns of it."""
 
     @classmethod
     def from_config(cls, config: OpcUaConfig) -> OpcUaSettings:
@@ -101,11 +105,13 @@ class OpcUaSettings:
             port=config.port,
             policies=tuple(config.security),
             none_policy=insecure is not None and insecure.none_policy,
+            sign_only=config.sign_only,
             anonymous_read=insecure is not None and insecure.anonymous_read,
             pki=config.pki,
             users=config.users,
             max_sessions=config.limits.max_sessions,
             max_message_size=int(config.limits.max_message_size),
+            certificate_warning=config.certificate_warning,
         )
 
     @property
@@ -153,6 +159,7 @@ class AgentOpcUaServer:
         self._administration = administration
         self._history = history
         self._refresher: asyncio.Task[None] | None = None
+        self._ruleset = AgentPermissionRuleset()
         self.shell: ShellNodes | None = None
         self._store = store
         self._server_name = server_name
@@ -187,6 +194,8 @@ class AgentOpcUaServer:
         """One human line per way in, e.g. "opc.tcp://127.0.0.1:4840 Basic256Sha256 SignAndEncrypt"."""
         settings, url = self._settings, self._settings.endpoint
         lines = [f"{url} {policy} SignAndEncrypt" for policy in settings.policies]
+        if settings.sign_only:
+            lines += [f"{url} {policy} Sign (not encrypted)" for policy in settings.policies]
         if settings.none_policy:
             lines.append(f"{url} None (INSECURE, loopback demo, read only)")
         if settings.anonymous_read:
@@ -207,6 +216,11 @@ class AgentOpcUaServer:
     def insecure_warnings(self) -> list[str]:
         settings, url = self._settings, self._settings.endpoint
         warnings = []
+        if settings.sign_only:
+            warnings.append(
+                f"Sign-only endpoints are enabled on {url} (opcua.sign_only): messages on them are signed "
+                "but not encrypted: tag values and user passwords can be read by anyone on the network path"
+            )
         if settings.none_policy:
             warnings.append(
                 f"INSECURE: the None security policy is enabled on {url}: messages are neither signed "
@@ -241,6 +255,15 @@ class AgentOpcUaServer:
             application_uri=self._application_uri,
             ip_addresses=[settings.host] if _is_ip(settings.host) else [],
         )
+        expiring = expiry_warning(
+            identity.certificate,
+            path=self._pki.own_certificate,
+            pki=self._pki.root,
+            window=timedelta(seconds=settings.certificate_warning),
+            made_here=identity.made_here,
+        )
+        if expiring is not None:
+            log.warning("%s", expiring)
         server = await self._build_server(identity)
         # Equal attributes of the built nodes become one object: a tag with a unit and a range costs
         # about a third of the memory it would otherwise.
@@ -305,7 +328,9 @@ class AgentOpcUaServer:
             tags.alias(nodeid, info.name)
         assert shell.namespace_index is not None
         for node in shell.shells:
-            await add_admin_methods(server, node, shell.namespace_index, self._administration)
+            methods = await add_admin_methods(server, node, shell.namespace_index, self._administration)
+            for name, method in methods.items():
+                self._ruleset.method_rights[method] = METHOD_RIGHTS[name]
         return shell
 
     async def _build_server(self, identity: ApplicationIdentity) -> Server:
@@ -331,10 +356,10 @@ class AgentOpcUaServer:
         server.allow_remote_admin(False)
         iserver.certificate = identity.certificate
         iserver.private_key = identity.private_key
-        policy_types = secure_policy_types(settings.policies)
+        policy_types = secure_policy_types(settings.policies, sign_only=settings.sign_only)
         if settings.none_policy:
             policy_types.append(ua.SecurityPolicyType.NoSecurity)
-        server.set_security_policy(policy_types, permission_ruleset=AgentPermissionRuleset())  # type: ignore[arg-type]
+        server.set_security_policy(policy_types, permission_ruleset=self._ruleset)  # type: ignore[arg-type]
         unsecured = UnsecuredReadRuleset() if settings.none_policy else DiscoveryOnlyRuleset()
         _set_unsecured_channel_ruleset(server, identity, unsecured)
         tokens: list[type] = [ua.UserNameIdentityToken, ua.X509IdentityToken]

@@ -38,7 +38,7 @@ from asyncua.server.internal_session import InternalSession, SessionState
 from asyncua.server.uaprocessor import UaProcessor
 from asyncua.ua.ua_binary import struct_from_binary, uatcp_to_binary
 
-from .security import AgentPermissionRuleset, UserTokenCertificate
+from .security import AgentPermissionRuleset, AgentUserManager, UserTokenCertificate
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,8 @@ class AgentUaProcessor(UaProcessor):
     """Serves one client connection: at most one session, created and activated over it alone."""
 
     async def _process_message(self, typeid: ua.NodeId, requesthdr: Any, seqhdr: Any, body: Buffer) -> Any:
+        if typeid == _ACTIVATE_SESSION and self.session is not None:
+            await self._check_password_first(body)
         if typeid == _CREATE_SESSION:
             return await self._create_session(typeid, requesthdr, seqhdr, body)
         if typeid == _ACTIVATE_SESSION and self.session is None:
@@ -148,6 +150,21 @@ class AgentUaProcessor(UaProcessor):
             # A refused CreateSession (untrusted certificate, no place) leaves nothing behind.
             await self._close_session()
             raise
+
+    async def _check_password_first(self, body: Buffer) -> None:
+        """Have the user manager check a password off the event loop before asyncua asks it, on the loop."""
+        manager = self.iserver.user_manager
+        if not isinstance(manager, AgentUserManager):
+            return
+        try:
+            params = struct_from_binary(ua.ActivateSessionParameters, body.copy())
+            token = params.UserIdentityToken
+            if not isinstance(token, ua.UserNameIdentityToken):
+                return
+            username, password = self.iserver.decrypt_user_token(self.session, token)
+        except Exception:
+            return  # asyncua's own activation answers what is wrong with the token
+        await manager.prepare(username, password or "", peer=self.name)
 
     async def _close_session(self) -> None:
         watchdog = self._session_watchdog_task

@@ -8,8 +8,10 @@ from asyncua import ua
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.address_space import AddressSpace, AttributeService
 
+from ..audit import audit
 from ..tags import TagInfo
 from ..tagstore import TagStore
+from .rights import who
 from .tag_values import TagValueError, from_variant
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,10 @@ class TagWriteService(AttributeService):
 
     async def _write_tag(self, info: TagInfo, write_value: ua.WriteValue, user: User) -> ua.StatusCode:
         if user.role is UserRole.Anonymous:
+            audit("write", who=who(user), tag=info.name, result="BadUserAccessDenied")
             return ua.StatusCode(ua.StatusCodes.BadUserAccessDenied)
         if not info.writable:
+            audit("write", who=who(user), tag=info.name, result="BadNotWritable")
             return ua.StatusCode(ua.StatusCodes.BadNotWritable)
         if write_value.IndexRange:
             return ua.StatusCode(ua.StatusCodes.BadWriteNotSupported)
@@ -57,5 +61,5 @@ class TagWriteService(AttributeService):
         except Exception:
             log.exception("writing %r to %s failed", value, info.name)
             return ua.StatusCode(ua.StatusCodes.BadInternalError)
-        log.info("%s wrote %r to %s: %s", user.name or user.role.name, value, info.name, quality.name)
+        audit("write", who=who(user), tag=info.name, value=value, result=quality.name)
         return ua.StatusCode(int(quality))

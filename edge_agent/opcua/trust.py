@@ -29,7 +29,9 @@ from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..audit import audit
 from ..identity import PkiLayout, certificate_thumbprint, write_atomically
 from ..identity.layout import PUBLIC_FILE_MODE
 
@@ -196,6 +198,7 @@ class TrustListValidator:
     async def __call__(self, certificate: x509.Certificate, application: ua.ApplicationDescription) -> None:
         await self.reload_if_changed()
         try:
+            _check_strength(certificate)
             await self._validator.validate(certificate, application)
         except ServiceError as exc:
             status = ua.StatusCode(exc.code)
@@ -211,6 +214,12 @@ class TrustListValidator:
                 certificate_thumbprint(certificate),
                 status.name,
                 kept,
+            )
+            audit(
+                "certificate",
+                application=application.ApplicationUri,
+                thumbprint=certificate_thumbprint(certificate),
+                result=status.name,
             )
             raise
 
@@ -250,6 +259,33 @@ def _files(locations: list[Path]) -> list[Path]:
         except FileNotFoundError:
             continue
     return found
+
+
+# What the security policies the agent offers ask of a certificate (OPC UA Part 7 profiles for
+# Basic256Sha256 and the two Aes policies): RSA keys of 2048 to 4096 bits, signed with SHA-256 or better.
+MIN_RSA_BITS = 2048
+MAX_RSA_BITS = 4096
+_WEAK_HASHES = ("md5", "sha1", "sha224")
+
+
+def _check_strength(certificate: x509.Certificate) -> None:
+    """BadCertificatePolicyCheckFailed for a key or signature weaker than the policies allow.
+
+    asyncua's validator checks neither, and cryptography verifies a chain signed with SHA-1.
+    """
+    key = certificate.public_key()
+    if not isinstance(key, rsa.RSAPublicKey) or not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:
+        size = key.key_size if isinstance(key, rsa.RSAPublicKey) else "non-RSA"
+        log.warning("certificate %s: a %s-bit key is not allowed", certificate.subject.rfc4514_string(), size)
+        raise ServiceError(ua.StatusCodes.BadCertificatePolicyCheckFailed)
+    digest = certificate.signature_hash_algorithm
+    if digest is None or digest.name in _WEAK_HASHES:
+        log.warning(
+            "certificate %s: signed with %s, weaker than SHA-256",
+            certificate.subject.rfc4514_string(),
+            digest.name if digest else "no hash",
+        )
+        raise ServiceError(ua.StatusCodes.BadCertificatePolicyCheckFailed)
 
 
 def _read_certificates(locations: list[Path]) -> list[x509.Certificate]:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aas_core3 import types as aas
@@ -13,8 +14,9 @@ from aas_core3 import types as aas
 from drivers.base import Source
 from drivers.registry import build_source
 from edge_agent.aas import build_environment
-from edge_agent.config import resolve_model_file
+from edge_agent.config import ConfigError, ConfigProblem, resolve_model_file
 from edge_agent.history import HistoryStore
+from edge_agent.identity import UserFileError, UserStore
 from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.opcua.server import AgentOpcUaServer
 from edge_agent.quality import Quality
@@ -32,6 +34,16 @@ STOP_TIMEOUT_S = 3.0
 def application_uri(config: Any) -> str:
     """The configured ApplicationUri, else one derived from the asset id (which is often a URN itself)."""
     return config.opcua.application_uri or f"urn:edge-agent:{config.asset.id.removeprefix('urn:')}"
+
+
+def user_directory(path: Path | None) -> UserStore | None:
+    """The users of ``opcua.users``; a ConfigError naming the file when it cannot be used: no start then."""
+    if path is None:
+        return None
+    try:
+        return UserStore.load(path)
+    except UserFileError as exc:
+        raise ConfigError([ConfigProblem(str(exc.path), None, None, "opcua.users", exc.problem)]) from None
 
 
 class AgentRuntime:
@@ -60,6 +72,7 @@ class AgentRuntime:
             environment=self._environment,
             administration=self.administration,
             history=self.history,
+            user_directory=user_directory(config.opcua.users),
         )
         self._unlisten_history: Callable[[], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []

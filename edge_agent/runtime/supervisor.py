@@ -9,8 +9,9 @@ import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from edge_agent.audit import audit
 from edge_agent.config import ConfigError, load_config
 from edge_agent.pacing import Backoff
 
@@ -21,6 +22,20 @@ log = logging.getLogger(__name__)
 ConfigTransform = Callable[[Any], Any]
 # Long enough for the answer to a ReloadConfiguration call to leave before the server may restart.
 RELOAD_AFTER_ANSWER_S = 0.2
+
+
+class ServiceManager(Protocol):
+    """Who is told how the agent is doing (systemd, through systemd_notify.SystemdService)."""
+
+    def ready(self, runtime: AgentRuntime) -> None:
+        """The agent serves: after it started, and after every reload, whatever its outcome."""
+
+    def reloading(self) -> None: ...
+
+    def stopping(self) -> None: ...
+
+    async def watch(self) -> None:
+        """Runs beside the agent from before its start until it stopped (the watchdog)."""
 
 
 class Supervisor:
@@ -37,11 +52,13 @@ class Supervisor:
         transform: ConfigTransform | None = None,
         on_ready: Callable[[AgentRuntime], None] | None = None,
         hup_before_start: Callable[[], bool] | None = None,
+        service: ServiceManager | None = None,
     ) -> None:
         self.config_path = config_path
         self.transform = transform or (lambda config: config)
         self.on_ready = on_ready
         self.hup_before_start = hup_before_start or (lambda: False)
+        self.service = service
         self.runtime: AgentRuntime | None = None
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -80,10 +97,13 @@ class Supervisor:
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         if self.hup_before_start():
             self.request_reload()
+        watch = asyncio.create_task(self.service.watch()) if self.service is not None else None
         try:
             self.runtime = AgentRuntime(config, reload=self.check_and_reload)
             await self.runtime.start()
             self._ready()
+            if self.service is not None:
+                self.service.ready(self.runtime)
             while not self._stop.is_set():
                 stop_wait = asyncio.ensure_future(self._stop.wait())
                 reload_wait = asyncio.ensure_future(self._reload.wait())
@@ -92,17 +112,37 @@ class Supervisor:
                 reload_wait.cancel()
                 if self._reload.is_set() and not self._stop.is_set():
                     self._reload.clear()
-                    await self.reload()
+                    await self._reload_as_service()
         finally:
             for sig in handled:
                 loop.remove_signal_handler(sig)
+            if self.service is not None:
+                self.service.stopping()
             if self.runtime is not None:
                 log.info("stopping")
                 await self.runtime.stop()
                 log.info("stopped")
+            if watch is not None:
+                watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watch
+
+    async def _reload_as_service(self) -> None:
+        if self.service is None:
+            await self.reload()
+            return
+        self.service.reloading()
+        await self.reload()
+        if self.runtime is not None and not self._stop.is_set():
+            self.service.ready(self.runtime)
 
     async def reload(self) -> bool:
         """Swap to the config file's current content; keep the old one on any error."""
+        reloaded = await self._swap_to_the_file()
+        audit("reload", config=self.config_path, result="Good" if reloaded else "refused")
+        return reloaded
+
+    async def _swap_to_the_file(self) -> bool:
         assert self.runtime is not None
         old = self.runtime
         log.info("reloading %s", self.config_path)

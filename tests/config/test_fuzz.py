@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from edge_agent.config import ConfigError, load_config_text
 from edge_agent.demo import DEMO_CONFIG
 
 FILENAME = "fuzz.yaml"
+# The suite runs the same examples every time, so that CI is repeatable; FUZZ_RANDOM=1 explores new ones.
+FIXED_SEED = not os.environ.get("FUZZ_RANDOM")
 KEYS = [
     "asset", "opcua", "sources", "models", "history", "id", "global_asset_id", "nameplate", "name",
     "driver", "modbus", "gpio", "points", "kind", "address", "type", "unit", "range", "scale", "poll",
@@ -57,13 +60,23 @@ def _loads_or_is_located(text: str, base_dir: Path) -> None:
             assert line.startswith(FILENAME), line
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=FIXED_SEED,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(text=st.text(max_size=200))
 def test_any_text_is_a_config_or_located_problems(text: str, tmp_path: Path) -> None:
     _loads_or_is_located(text, tmp_path)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=FIXED_SEED,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=documents)
 def test_any_yaml_structure_is_a_config_or_located_problems(data: Any, tmp_path: Path) -> None:
     _loads_or_is_located(_dump(data), tmp_path)
@@ -112,7 +125,12 @@ def mutated_demo(draw: st.DrawFn) -> Any:
     return data
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=FIXED_SEED,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=mutated_demo())
 def test_mutations_of_the_demo_config_are_configs_or_located_problems(data: Any, tmp_path: Path) -> None:
     _loads_or_is_located(_dump(data), tmp_path)

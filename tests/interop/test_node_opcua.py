@@ -33,12 +33,13 @@ async def test_trusted_operator_reads_a_tag_over_each_secure_policy(
     assert [value["value"] for value in answer["values"]] == [61.5]
 
 
+@pytest.mark.parametrize("policy", SECURE_POLICIES)
 async def test_untrusted_client_is_refused_and_its_certificate_kept_for_review(
-    server: AgentOpcUaServer, client_identity: ClientIdentity
+    server: AgentOpcUaServer, client_identity: ClientIdentity, policy: str
 ) -> None:
     read = {"op": "read", "nodeIds": [tag_node_id("motor_temperature")]}
 
-    result = await run_node_client(operator_job(server, client_identity, [read]))
+    result = await run_node_client(operator_job(server, client_identity, [read], security_policy=policy))
 
     assert (result["ok"], result["error"]["status"]) == (False, "BadCertificateUntrusted")
     assert [path.read_bytes() for path in server.pki.rejected.iterdir()] == [client_identity.der]

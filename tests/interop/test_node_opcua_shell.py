@@ -15,6 +15,7 @@ from edge_agent.aas import build_environment, verify
 from edge_agent.config import AgentConfig
 from edge_agent.config.history import HistoryConfig
 from edge_agent.history import HistoryStore
+from edge_agent.identity.users import Role
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from edge_agent.opcua.i4aas.nodeset import NAMESPACE_URI as I4AAS_URI
@@ -50,7 +51,7 @@ async def shell_server(
         shell_store,
         server_name="edge-agent test",
         application_uri=SERVER_URI,
-        user_directory=OneOperator(),
+        user_directory=OneOperator(part18_role=Role.ENGINEER),
         environment=lambda der: build_environment(
             full_config, certificate_der=der, values=shell_store.snapshot()
         ),
@@ -165,7 +166,7 @@ async def test_node_opcua_reads_the_history_of_a_live_property_page_by_page(
         shell_store,
         server_name="edge-agent test",
         application_uri=SERVER_URI,
-        user_directory=OneOperator(),
+        user_directory=OneOperator(part18_role=Role.ENGINEER),
         environment=lambda der: build_environment(full_config, certificate_der=der),
         history=history,
     )

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from edge_agent.config.opcua import OpcUaConfig
 from edge_agent.identity import build_self_signed_certificate
+from edge_agent.identity.users import AgentUser, Role
 from edge_agent.opcua import NAMESPACE_URI, AgentOpcUaServer, UserDirectory
 from edge_agent.quality import Quality
 from edge_agent.tags import TagInfo, TagValue
@@ -85,13 +86,16 @@ class OneOperator:
 
     PASSWORD = "correct horse"
 
-    def __init__(self, role: UserRole = UserRole.User) -> None:
+    def __init__(self, role: UserRole = UserRole.User, *, part18_role: Role | None = None) -> None:
         self._role = role
+        self._part18_role = part18_role
 
-    def authenticate_password(self, username: str, password: str) -> User | None:
-        if (username, password) == ("operator", self.PASSWORD):
-            return User(role=self._role, name=username)
-        return None
+    def authenticate_password(self, username: str, password: str) -> Any:
+        if (username, password) != ("operator", self.PASSWORD):
+            return None
+        if self._part18_role is not None:
+            return AgentUser(role=self._role, name=username, roles=frozenset({self._part18_role}))
+        return User(role=self._role, name=username)
 
     def authenticate_certificate(self, certificate: bytes) -> User | None:
         return None

@@ -17,6 +17,7 @@ from asyncua import Client, Node, ua
 
 from edge_agent.aas import build_environment, verify
 from edge_agent.config import AgentConfig, load_config_text
+from edge_agent.identity.users import Role
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua import server as server_module
 from edge_agent.opcua.i4aas import NAMESPACE_URI as I4AAS_URI
@@ -103,7 +104,7 @@ def shell_session(
             shell_store,
             server_name="edge-agent test",
             application_uri=SERVER_URI,
-            user_directory=OneOperator(),
+            user_directory=OneOperator(part18_role=Role.ENGINEER),
             environment=lambda der: build_environment(
                 full_config, certificate_der=der, values=shell_store.snapshot()
             ),
@@ -355,7 +356,7 @@ async def test_what_the_shell_says_of_itself_is_kept_current_while_serving(
         shell_store,
         server_name="edge-agent test",
         application_uri=SERVER_URI,
-        user_directory=OneOperator(),
+        user_directory=OneOperator(part18_role=Role.ENGINEER),
         environment=environment,
     )
     await server.start()

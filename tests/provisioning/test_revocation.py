@@ -112,7 +112,7 @@ def test_a_serial_the_ca_never_issued_is_refused(ca: SiteCa) -> None:
     result = provision("ca", "revoke", "--dir", ca.directory.root, "0x0123ABCD")
 
     assert result.returncode == 1
-    assert "no certificate with serial 123ABCD" in result.stderr
+    assert "no certificate with serial 0123ABCD" in result.stderr
 
 
 def test_a_certificate_of_another_ca_is_refused(ca: SiteCa, tmp_path: Path) -> None:

@@ -1,0 +1,190 @@
+"""Roles and rights enforced per write and per method (the README's table), lockout, and the audit trail."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asyncua import Client, ua
+
+from edge_agent.aas import build_environment
+from edge_agent.config import AgentConfig
+from edge_agent.identity.users import Role, ScryptCost, UserFile, UserStore
+from edge_agent.opcua import AgentOpcUaServer
+from edge_agent.opcua import security as security_module
+from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
+from edge_agent.tagstore import TagStore
+from tests.opcua.test_shell import StubAdministration, administration, full_config, shell_store
+
+from .conftest import SERVER_URI, ClientIdentity, RecordingWriter, opcua_config, secure_client, trust
+
+__all__ = ["administration", "full_config", "shell_store"]
+
+CHEAP = ScryptCost(ln=4)
+PASSWORD = "correct horse"
+USERS = {"oscar": Role.OBSERVER, "olivia": Role.OPERATOR, "erik": Role.ENGINEER, "sam": Role.SECURITY_ADMIN}
+
+# The README's table: what each role may do.
+ALLOWED = {
+    Role.OBSERVER: {"ExportAAS"},
+    Role.OPERATOR: {"write", "GetDiagnostics", "ExportAAS"},
+    Role.ENGINEER: {"write", "GetDiagnostics", "ExportAAS", "ReloadConfiguration"},
+    Role.SECURITY_ADMIN: {"write", "GetDiagnostics", "ExportAAS", "ReloadConfiguration"},
+}
+
+
+class ThreadRecordingStore:
+    """The real user store, noting the thread each password check runs on."""
+
+    def __init__(self, store: UserStore) -> None:
+        self.store = store
+        self.threads: list[threading.Thread] = []
+
+    def authenticate_password(self, username: str, password: str) -> Any:
+        self.threads.append(threading.current_thread())
+        return self.store.authenticate_password(username, password)
+
+    def authenticate_certificate(self, certificate: bytes) -> Any:
+        return self.store.authenticate_certificate(certificate)
+
+
+@pytest.fixture
+def users(tmp_path: Path) -> ThreadRecordingStore:
+    users = UserFile(tmp_path / "users.json")
+    for name, role in USERS.items():
+        users.add(name, role, PASSWORD, cost=CHEAP)
+    users.add("admin", Role.OBSERVER, PASSWORD, cost=CHEAP)
+    users.write()
+    return ThreadRecordingStore(UserStore.load(users.path, cost=CHEAP))
+
+
+@pytest.fixture
+async def server(
+    tmp_path: Path,
+    full_config: AgentConfig,
+    shell_store: TagStore,
+    administration: StubAdministration,
+    users: ThreadRecordingStore,
+) -> AsyncIterator[AgentOpcUaServer]:
+    started = AgentOpcUaServer(
+        opcua_config(tmp_path / "pki"),
+        shell_store,
+        server_name="edge-agent test",
+        application_uri=SERVER_URI,
+        user_directory=users,  # type: ignore[arg-type]
+        environment=lambda der: build_environment(full_config, certificate_der=der),
+        administration=administration,
+    )
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.stop()
+
+
+async def signed_in(server: AgentOpcUaServer, identity: ClientIdentity, name: str, password: str) -> Client:
+    trust(server, identity)
+    client = await secure_client(server, identity)
+    client.set_user(name)
+    client.set_password(password)
+    return client
+
+
+async def what_may(client: Client) -> set[str]:
+    """Try a write and every administration method; the names of those that were allowed."""
+    shell_ns = await client.get_namespace_index(SHELL_NAMESPACE_URI)
+    shell = await client.nodes.objects.get_child(f"{shell_ns}:pump_17")
+    allowed = set()
+    setpoint = client.get_node(ua.NodeId("pump_17.OperationalData.speed_setpoint#Value", shell_ns))
+    try:
+        await setpoint.write_value(ua.Variant(2800, ua.VariantType.Int64))
+        allowed.add("write")
+    except ua.uaerrors.BadUserAccessDenied:
+        pass
+    for method in ("GetDiagnostics", "ExportAAS", "ReloadConfiguration"):
+        try:
+            await shell.call_method(f"{shell_ns}:{method}")
+            allowed.add(method)
+        except ua.uaerrors.BadUserAccessDenied:
+            pass
+    return allowed
+
+
+async def test_each_role_may_do_what_the_table_says_and_nothing_more(
+    server: AgentOpcUaServer,
+    client_identity: ClientIdentity,
+    writer: RecordingWriter,
+    administration: StubAdministration,
+    users: ThreadRecordingStore,
+) -> None:
+    found = {}
+    for name, role in USERS.items():
+        async with await signed_in(server, client_identity, name, PASSWORD) as client:
+            found[role] = await what_may(client)
+    assert found == ALLOWED
+    assert len(writer.writes) == 3  # Operator, Engineer, SecurityAdmin
+    assert administration.reloads == 2  # Engineer, SecurityAdmin
+    assert all(thread is not threading.main_thread() for thread in users.threads)  # hashes off the loop
+
+
+async def test_admin_is_a_name_like_any_other(
+    server: AgentOpcUaServer, client_identity: ClientIdentity
+) -> None:
+    with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+        async with await signed_in(server, client_identity, "admin", "anything at all"):
+            pass
+    async with await signed_in(server, client_identity, "admin", PASSWORD) as client:
+        assert await what_may(client) == ALLOWED[Role.OBSERVER]
+
+
+async def test_repeated_failures_lock_a_name_out_until_the_lockout_ends(
+    server: AgentOpcUaServer,
+    client_identity: ClientIdentity,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(security_module, "FAILURE_DELAY_S", 0.01)
+    now = [1000.0]
+    manager: Any = server._server.iserver.user_manager  # type: ignore[union-attr]
+    manager.guard._clock = lambda: now[0]
+    caplog.set_level(logging.INFO, logger="edge_agent.audit")
+    for _ in range(security_module.LOCKOUT_AFTER):
+        with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+            async with await signed_in(server, client_identity, "olivia", "wrong password"):
+                pass
+    with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+        async with await signed_in(server, client_identity, "olivia", PASSWORD):
+            pass  # locked out: even the right password is refused
+    async with await signed_in(server, client_identity, "oscar", PASSWORD):
+        pass  # another name is not
+    now[0] += security_module.LOCKOUT_S + 1
+    async with await signed_in(server, client_identity, "olivia", PASSWORD):
+        pass
+    logins = [
+        record.audit for record in caplog.records if getattr(record, "audit", {}).get("event") == "login"
+    ]
+    assert [entry["result"] for entry in logins if entry["user"] == "olivia"] == [
+        *["BadUserAccessDenied"] * (security_module.LOCKOUT_AFTER + 1),
+        "Good",
+    ]
+    assert "locked out" in logins[security_module.LOCKOUT_AFTER]["reason"]
+
+
+async def test_calls_and_refused_writes_are_audited_with_who_and_what(
+    server: AgentOpcUaServer, client_identity: ClientIdentity, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="edge_agent.audit")
+    async with await signed_in(server, client_identity, "oscar", PASSWORD) as client:
+        await what_may(client)
+    entries = [record.audit for record in caplog.records if hasattr(record, "audit")]
+    calls = {(entry["method"], entry["result"]) for entry in entries if entry["event"] == "call"}
+    assert calls == {
+        ("GetDiagnostics", "BadUserAccessDenied"),
+        ("ExportAAS", "allowed"),
+        ("ReloadConfiguration", "BadUserAccessDenied"),
+    }
+    assert any(entry["event"] == "write" and "oscar" in entry["who"] for entry in entries)
