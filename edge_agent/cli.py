@@ -140,9 +140,16 @@ def _run(path: Path) -> int:
     def ready(runtime: object) -> None:
         log.info("ready: %s", runtime.status())  # type: ignore[attr-defined]
 
+    from edge_agent.identity import IdentityError
+
     service = SystemdService.from_environment()
     supervisor = Supervisor(path, on_ready=ready, hup_before_start=hup_before_start, service=service)
-    asyncio.run(supervisor.run())
+    try:
+        asyncio.run(supervisor.run())
+    except IdentityError as exc:
+        # The device's certificate cannot be used (expired, not its key ...): the message says what to do.
+        log.error("cannot start: %s", exc)
+        return EXIT_FAILURE
     return EXIT_OK
 
 

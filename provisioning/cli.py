@@ -1,4 +1,4 @@
-"""The `edge-provision` command: a site CA, a device's key and CSR, and importing its certificate."""
+"""The `edge-provision` command: site CA, device identity and enrollment, users, trust, signing, images."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 -- one registration p
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_global_options(inherited=False)],
     )
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{ca,device,enroll}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
     common = [_global_options(inherited=True)]
 
     ca_group = groups.add_parser("ca", help="the site CA").add_subparsers(dest="action", required=True)

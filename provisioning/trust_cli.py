@@ -240,6 +240,34 @@ def trust_add(args: argparse.Namespace, reporter: Reporter) -> Result:
     }
 
 
+def add_crl(layout: PkiLayout, crl: x509.CertificateRevocationList, *, issuer: bool = False) -> Path:
+    """Put ``crl`` (DER) in trusted/crl, or issuers/crl; it replaces the CRL of the same CA kept there."""
+    directory = layout.issuer_crl if issuer else layout.trusted_crl
+    layout.ensure()
+    directory.mkdir(mode=0o755, exist_ok=True)
+    name = crl.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name[0].value) if name else "ca").strip("_") or "ca"
+    path = directory / f"{stem}.crl"
+    write_public(path, crl.public_bytes(serialization.Encoding.DER))
+    return path
+
+
+def trust_add_crl(args: argparse.Namespace, reporter: Reporter) -> Result:
+    data = Path(args.crl).read_bytes()
+    try:
+        crl = x509.load_pem_x509_crl(data) if is_pem(data) else x509.load_der_x509_crl(data)
+    except ValueError as exc:
+        raise InputError(f"{args.crl} is not a CRL: {exc}") from None
+    path = add_crl(PkiLayout(args.pki), crl, issuer=args.issuer)
+    issuer = crl.issuer.rfc4514_string()
+    return f"the CRL of {issuer} is in {path}", {
+        "path": str(path),
+        "issuer": issuer,
+        "revoked": len(crl),
+        "next_update": crl.next_update_utc.isoformat() if crl.next_update_utc else None,
+    }
+
+
 def trust_list(args: argparse.Namespace, reporter: Reporter) -> Result:
     layout = PkiLayout(args.pki)
     now = datetime.now(UTC)
@@ -318,6 +346,13 @@ def register(groups: Any, common: list[argparse.ArgumentParser]) -> None:
         "--issuer", action="store_true", help="a CA that only helps build chains (issuers/certs)"
     )
     kind.add_argument("--signer", action="store_true", help="trusted to sign configs and models (signers/)")
+    crl_parser = command(
+        "add-crl",
+        trust_add_crl,
+        "install a CA's revocation list (clients of a CA need its CRL to be trusted)",
+    )
+    crl_parser.add_argument("crl", type=Path, metavar="CRL_FILE", help="as `edge-provision ca crl` writes it")
+    crl_parser.add_argument("--issuer", action="store_true", help="the CRL of an issuer CA (issuers/crl)")
     command("list", trust_list, "show trusted certificates: subject, thumbprint, expiry, where")
     remove_parser = command("remove", trust_remove, "stop trusting a certificate")
     remove_parser.add_argument("target", metavar="THUMBPRINT|CERT_FILE", help="as `trust list` shows it")

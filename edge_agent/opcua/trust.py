@@ -114,9 +114,18 @@ class DirectoryTrustStore(TrustStore):
                 unverified,
             )
             raise ServiceError(ua.StatusCodes.BadCertificateRevocationUnknown)
-        for crl in self._crls:
-            if crl.issuer != certificate.issuer:
-                continue
+        issuer_crls = [crl for crl in self._crls if crl.issuer == certificate.issuer]
+        if not issuer_crls and certificate.issuer != certificate.subject:
+            # OPC UA Part 4: without its issuer's revocation list nobody can tell whether a certificate is
+            # revoked (asyncua takes a missing CRL for "not revoked"). A self-signed one has no issuer.
+            log.warning(
+                "cannot tell whether %s is revoked: there is no CRL of its issuer %s in trusted/crl or "
+                "issuers/crl (the CA publishes one: edge-provision ca crl)",
+                certificate.subject.rfc4514_string(),
+                certificate.issuer.rfc4514_string(),
+            )
+            raise ServiceError(ua.StatusCodes.BadCertificateRevocationUnknown)
+        for crl in issuer_crls:
             if crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None:
                 log.warning("certificate %s is revoked", certificate.subject.rfc4514_string())
                 return True

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -161,3 +163,21 @@ def test_days_to_expiry_count_whole_days_left(tmp_path: Path) -> None:
     certificate = x509.load_der_x509_certificate(layout.own_certificate.read_bytes())
 
     assert days_to_expiry(certificate, issued.replace(microsecond=0) + timedelta(days=3, hours=1)) == 6
+
+
+def test_the_agent_command_ends_with_one_clear_line_and_exit_1_on_an_expired_certificate(
+    tmp_path: Path,
+) -> None:
+    layout = provisioned(tmp_path, issued=datetime.now(UTC) - timedelta(days=400), valid_days=30)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "asset: {id: urn:acme:plant3:aas:pump-17, global_asset_id: urn:acme:plant3:pump-17}\n"
+        f"opcua: {{endpoint: 'opc.tcp://127.0.0.1:{free_port()}', application_uri: '{APP_URI}', "
+        f"pki: '{layout.root}'}}\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "edge_agent", "run", str(config)]
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "cannot start:" in result.stderr and "expired on" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -15,7 +15,6 @@ from edge_agent.aas import build_environment, verify
 from edge_agent.config import AgentConfig
 from edge_agent.config.history import HistoryConfig
 from edge_agent.history import HistoryStore
-from edge_agent.identity.users import Role
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from edge_agent.opcua.i4aas.nodeset import NAMESPACE_URI as I4AAS_URI
@@ -23,7 +22,7 @@ from edge_agent.opcua.i4aas.nodeset import NODESET_FILE
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
-from tests.opcua.conftest import SERVER_URI, ClientIdentity, OneOperator, RecordingWriter, opcua_config, trust
+from tests.opcua.conftest import ClientIdentity, RecordingWriter, shell_server, trust
 from tests.opcua.test_shell import STAMP, StubAdministration, _ns, administration, full_config, shell_store
 
 from .conftest import operator_job
@@ -39,30 +38,21 @@ def shell_node(path: str) -> str:
 
 
 @pytest.fixture
-async def shell_server(
+async def served_shell(
     tmp_path: Path,
     full_config: AgentConfig,
     shell_store: TagStore,
     administration: StubAdministration,
     client_identity: ClientIdentity,
 ) -> AsyncIterator[AgentOpcUaServer]:
-    server = AgentOpcUaServer(
-        opcua_config(tmp_path / "pki"),
+    async with shell_server(
+        tmp_path / "pki",
         shell_store,
-        server_name="edge-agent test",
-        application_uri=SERVER_URI,
-        user_directory=OneOperator(part18_role=Role.ENGINEER),
-        environment=lambda der: build_environment(
-            full_config, certificate_der=der, values=shell_store.snapshot()
-        ),
+        lambda der: build_environment(full_config, certificate_der=der, values=shell_store.snapshot()),
         administration=administration,
-    )
-    await server.start()
-    trust(server, client_identity)
-    try:
+    ) as server:
+        trust(server, client_identity)
         yield server
-    finally:
-        await server.stop()
 
 
 def test_the_shipped_i4aas_nodeset_is_the_one_node_opcua_nodesets_publishes() -> None:
@@ -71,10 +61,10 @@ def test_the_shipped_i4aas_nodeset_is_the_one_node_opcua_nodesets_publishes() ->
 
 
 async def test_node_opcua_browses_the_shell_and_finds_i4aas_types(
-    shell_server: AgentOpcUaServer, client_identity: ClientIdentity
+    served_shell: AgentOpcUaServer, client_identity: ClientIdentity
 ) -> None:
     browse = {"op": "browse", "nodeId": SHELL, "depth": 4}
-    [answer] = operation_results(await run_node_client(operator_job(shell_server, client_identity, [browse])))
+    [answer] = operation_results(await run_node_client(operator_job(served_shell, client_identity, [browse])))
 
     by_path = {"/".join(reference["path"]): reference for reference in answer["references"]}
     temperature = by_path["OperationalData/motor_temperature"]
@@ -92,7 +82,7 @@ async def test_node_opcua_browses_the_shell_and_finds_i4aas_types(
 
 
 async def test_node_opcua_reads_writes_and_subscribes_live_properties(
-    shell_server: AgentOpcUaServer,
+    served_shell: AgentOpcUaServer,
     client_identity: ClientIdentity,
     shell_store: TagStore,
     writer: RecordingWriter,
@@ -112,7 +102,7 @@ async def test_node_opcua_reads_writes_and_subscribes_live_properties(
             shell_store.publish(Reading("motor_temperature", 64.5, Quality.Good, _ns(STAMP) + 1000))
 
     result = await run_node_client(
-        operator_job(shell_server, client_identity, operations), on_event=change_once_subscribed
+        operator_job(served_shell, client_identity, operations), on_event=change_once_subscribed
     )
     read, units, write, subscription = operation_results(result)
     good, bad = read["values"]
@@ -131,7 +121,7 @@ async def test_node_opcua_reads_writes_and_subscribes_live_properties(
 
 
 async def test_node_opcua_calls_the_administration_methods(
-    shell_server: AgentOpcUaServer, client_identity: ClientIdentity
+    served_shell: AgentOpcUaServer, client_identity: ClientIdentity
 ) -> None:
     calls = {
         "op": "call",
@@ -141,7 +131,7 @@ async def test_node_opcua_calls_the_administration_methods(
             {"objectId": SHELL, "methodId": shell_node("#ReloadConfiguration"), "inputArguments": []},
         ],
     }
-    [answer] = operation_results(await run_node_client(operator_job(shell_server, client_identity, [calls])))
+    [answer] = operation_results(await run_node_client(operator_job(served_shell, client_identity, [calls])))
 
     diagnostics, exported, reload = answer["results"]
     assert all(each["statusCode"] == "Good" for each in answer["results"])
@@ -161,33 +151,28 @@ async def test_node_opcua_reads_the_history_of_a_live_property_page_by_page(
     history = HistoryStore(HistoryConfig(database=tmp_path / "history.sqlite", retain="3650d"))
     await history.open()
     shell_store.listen(history.append)
-    server = AgentOpcUaServer(
-        opcua_config(tmp_path / "pki"),
-        shell_store,
-        server_name="edge-agent test",
-        application_uri=SERVER_URI,
-        user_directory=OneOperator(part18_role=Role.ENGINEER),
-        environment=lambda der: build_environment(full_config, certificate_der=der),
-        history=history,
-    )
     stamps = [_ns(STAMP) + second * 1_000_000_000 for second in range(1, 2501)]
     for number, stamp in enumerate(stamps):
         quality = Quality.BadNoCommunication if number == 7 else Quality.Good
         shell_store.publish(Reading("motor_temperature", 50.0 + number / 100, quality, stamp))
     assert await history.flush()
-    await server.start()
     try:
-        trust(server, client_identity)
-        read = {
-            "op": "historyRead",
-            "nodeIds": [shell_node(".OperationalData.motor_temperature#Value")],
-            "start": STAMP.isoformat(),
-            "end": (STAMP + timedelta(hours=1)).isoformat(),
-            "numValues": 0,
-        }
-        [answer] = operation_results(await run_node_client(operator_job(server, client_identity, [read])))
+        async with shell_server(
+            tmp_path / "pki",
+            shell_store,
+            lambda der: build_environment(full_config, certificate_der=der),
+            history=history,
+        ) as server:
+            trust(server, client_identity)
+            read = {
+                "op": "historyRead",
+                "nodeIds": [shell_node(".OperationalData.motor_temperature#Value")],
+                "start": STAMP.isoformat(),
+                "end": (STAMP + timedelta(hours=1)).isoformat(),
+                "numValues": 0,
+            }
+            [answer] = operation_results(await run_node_client(operator_job(server, client_identity, [read])))
     finally:
-        await server.stop()
         await history.close()
 
     (result,) = answer["results"]

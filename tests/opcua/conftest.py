@@ -189,17 +189,37 @@ async def secure_client(
     server: AgentOpcUaServer,
     identity: ClientIdentity,
     policy: type[SecurityPolicy] = SecurityPolicyBasic256Sha256,
+    mode: ua.MessageSecurityMode = ua.MessageSecurityMode.SignAndEncrypt,
 ) -> Client:
-    """A client set up for ``policy`` with SignAndEncrypt; not connected yet."""
+    """A client set up for ``policy`` with ``mode`` (SignAndEncrypt unless told); not connected yet."""
     client = Client(server.endpoint_url, timeout=10)
     client.application_uri = identity.application_uri
-    await client.set_security(
-        policy,
-        str(identity.certificate_path),
-        str(identity.key_path),
-        mode=ua.MessageSecurityMode.SignAndEncrypt,
-    )
+    await client.set_security(policy, str(identity.certificate_path), str(identity.key_path), mode=mode)
     return client
+
+
+@asynccontextmanager
+async def shell_server(
+    pki: Path, store: TagStore, environment: Callable[[bytes], Any], **options: Any
+) -> AsyncIterator[AgentOpcUaServer]:
+    """A started server of ``store``'s tags that also serves the shell ``environment`` builds.
+
+    ``options`` go to AgentOpcUaServer: user_directory (default: one Engineer), administration, history.
+    """
+    options.setdefault("user_directory", OneOperator(part18_role=Role.ENGINEER))
+    server = AgentOpcUaServer(
+        opcua_config(pki),
+        store,
+        server_name="edge-agent test",
+        application_uri=SERVER_URI,
+        environment=environment,
+        **options,
+    )
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 async def tag_node(client: Client, tag: str) -> Node:

@@ -84,6 +84,7 @@ def validator(tmp_path: Path, site_ca: Issued) -> TrustListValidator:
     layout = PkiLayout(tmp_path / "pki")
     layout.ensure()
     (layout.trusted_certs / "site-ca.der").write_bytes(site_ca.der)
+    (layout.trusted_crl / "site-ca.crl").write_bytes(revoke(site_ca))
     return TrustListValidator(layout)
 
 

@@ -20,7 +20,7 @@ from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from edge_agent.tagstore import TagStore
 from tests.opcua.test_shell import StubAdministration, administration, full_config, shell_store
 
-from .conftest import SERVER_URI, ClientIdentity, RecordingWriter, opcua_config, secure_client, trust
+from .conftest import ClientIdentity, RecordingWriter, secure_client, shell_server, trust
 
 __all__ = ["administration", "full_config", "shell_store"]
 
@@ -70,20 +70,14 @@ async def server(
     administration: StubAdministration,
     users: ThreadRecordingStore,
 ) -> AsyncIterator[AgentOpcUaServer]:
-    started = AgentOpcUaServer(
-        opcua_config(tmp_path / "pki"),
+    async with shell_server(
+        tmp_path / "pki",
         shell_store,
-        server_name="edge-agent test",
-        application_uri=SERVER_URI,
-        user_directory=users,  # type: ignore[arg-type]
-        environment=lambda der: build_environment(full_config, certificate_der=der),
+        lambda der: build_environment(full_config, certificate_der=der),
+        user_directory=users,
         administration=administration,
-    )
-    await started.start()
-    try:
+    ) as started:
         yield started
-    finally:
-        await started.stop()
 
 
 async def signed_in(server: AgentOpcUaServer, identity: ClientIdentity, name: str, password: str) -> Client:

@@ -17,8 +17,6 @@ from asyncua import Client, Node, ua
 
 from edge_agent.aas import build_environment, verify
 from edge_agent.config import AgentConfig, load_config_text
-from edge_agent.identity.users import Role
-from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua import server as server_module
 from edge_agent.opcua.i4aas import NAMESPACE_URI as I4AAS_URI
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
@@ -29,13 +27,11 @@ from tests.aas.conftest import FULL_CONFIG
 from tests.waiting import eventually
 
 from .conftest import (
-    SERVER_URI,
     ClientIdentity,
-    OneOperator,
     RecordingWriter,
     log_in_as_operator,
-    opcua_config,
     secure_client,
+    shell_server,
     trust,
 )
 
@@ -99,25 +95,16 @@ def shell_session(
 ) -> Any:
     @asynccontextmanager
     async def connect(*, with_administration: bool = True) -> AsyncIterator[Client]:
-        server = AgentOpcUaServer(
-            opcua_config(tmp_path / "pki"),
+        async with shell_server(
+            tmp_path / "pki",
             shell_store,
-            server_name="edge-agent test",
-            application_uri=SERVER_URI,
-            user_directory=OneOperator(part18_role=Role.ENGINEER),
-            environment=lambda der: build_environment(
-                full_config, certificate_der=der, values=shell_store.snapshot()
-            ),
+            lambda der: build_environment(full_config, certificate_der=der, values=shell_store.snapshot()),
             administration=administration if with_administration else None,
-        )
-        await server.start()
-        try:
+        ) as server:
             trust(server, client_identity)
             async with log_in_as_operator(await secure_client(server, client_identity)) as client:
                 await client.load_data_type_definitions()
                 yield client
-        finally:
-            await server.stop()
 
     return connect
 
@@ -351,16 +338,7 @@ async def test_what_the_shell_says_of_itself_is_kept_current_while_serving(
         info = {"pump_health": {"inferences": inferences["count"]}}
         return build_environment(full_config, certificate_der=der, model_info=info)
 
-    server = AgentOpcUaServer(
-        opcua_config(tmp_path / "pki"),
-        shell_store,
-        server_name="edge-agent test",
-        application_uri=SERVER_URI,
-        user_directory=OneOperator(part18_role=Role.ENGINEER),
-        environment=environment,
-    )
-    await server.start()
-    try:
+    async with shell_server(tmp_path / "pki", shell_store, environment) as server:
         trust(server, client_identity)
         async with log_in_as_operator(await secure_client(server, client_identity)) as client:
             shell = await _shell(client)
@@ -375,5 +353,3 @@ async def test_what_the_shell_says_of_itself_is_kept_current_while_serving(
                 await asyncio.sleep(0.05)
             serial = await _child(client, shell, "Nameplate", "SerialNumber", "i4aas:Value")
             assert await serial.read_value() == "CP200-4711"
-    finally:
-        await server.stop()

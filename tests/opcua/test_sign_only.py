@@ -15,6 +15,7 @@ from .conftest import (
     ServerFactory,
     log_in_as_operator,
     opcua_config,
+    secure_client,
     tag_node,
     trust,
 )
@@ -45,13 +46,8 @@ async def test_sign_only_is_offered_when_opted_into_and_logged_as_a_warning(
         assert ("Basic256Sha256", "Sign") in offered and ("Aes256_Sha256_RsaPss", "Sign") in offered
         assert any("Sign-only endpoints are enabled" in record.getMessage() for record in caplog.records)
         trust(server, client_identity)
-        client = Client(server.endpoint_url, timeout=10)
-        client.application_uri = client_identity.application_uri
-        await client.set_security(
-            SecurityPolicyBasic256Sha256,
-            str(client_identity.certificate_path),
-            str(client_identity.key_path),
-            mode=ua.MessageSecurityMode.Sign,
+        client = await secure_client(
+            server, client_identity, SecurityPolicyBasic256Sha256, ua.MessageSecurityMode.Sign
         )
         async with log_in_as_operator(client):
             await (await tag_node(client, "door_open")).read_data_value(raise_on_bad_status=False)

@@ -154,6 +154,7 @@ def layout(tmp_path: Path) -> PkiLayout:
 async def test_client_issued_by_a_trusted_ca_is_accepted(layout: PkiLayout) -> None:
     ca = make_ca("site CA")
     (layout.trusted_certs / "site-ca.der").write_bytes(ca.der)
+    (layout.trusted_crl / "site-ca.crl").write_bytes(revoke(ca))
 
     assert (
         await verdict(TrustListValidator(layout), issue_client(ca).certificate, client_application())
@@ -161,11 +162,23 @@ async def test_client_issued_by_a_trusted_ca_is_accepted(layout: PkiLayout) -> N
     )
 
 
+async def test_client_of_a_ca_without_its_crl_is_refused_as_revocation_unknown(layout: PkiLayout) -> None:
+    ca = make_ca("site CA")
+    (layout.trusted_certs / "site-ca.der").write_bytes(ca.der)
+
+    verdict_given = await verdict(
+        TrustListValidator(layout), issue_client(ca).certificate, client_application()
+    )
+
+    assert verdict_given == "BadCertificateRevocationUnknown"
+
+
 async def test_chain_through_an_issuer_to_a_trusted_root_is_accepted(layout: PkiLayout) -> None:
     root = make_ca("root CA")
     intermediate = make_ca("line CA", issuer=root)
     (layout.trusted_certs / "root.der").write_bytes(root.der)
     (layout.issuer_certs / "line.der").write_bytes(intermediate.der)
+    (layout.issuer_crl / "line.crl").write_bytes(revoke(intermediate))
 
     client = issue_client(intermediate)
 

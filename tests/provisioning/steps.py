@@ -120,4 +120,13 @@ class Site:
         chain = self.sign(self.request(device, application_uri))
         result = provision("enroll", "import", "--pki", self.pki(device).root, chain)
         assert result.returncode == 0, result.stderr
+        self.publish_crl(device)
         return self.pki(device)
+
+    def publish_crl(self, device: str) -> None:
+        """The CA's current CRL, installed on ``device``: without it the CA's clients are refused there."""
+        crl = self.root / "site.crl"
+        result = provision("ca", "crl", "--dir", self.ca_dir, "-o", crl)
+        assert result.returncode == 0, result.stderr
+        result = provision("trust", "add-crl", "--pki", self.pki(device).root, crl)
+        assert result.returncode == 0, result.stderr
