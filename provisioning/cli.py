@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import ca, commands, device, est_cli, issue, revocation
+from .arguments import positive
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_VERIFICATION, ProvisioningError
 from .opcua_profile import RSA_KEY_SIZES
 from .output import Reporter
@@ -28,16 +29,6 @@ exit codes:
 Private keys are never printed, nor put into a CSR or the --json output."""
 
 Handler = Callable[[argparse.Namespace, Reporter], commands.Result]
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
-    return value
 
 
 def _global_options(*, inherited: bool) -> argparse.ArgumentParser:
@@ -93,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 -- one registration p
         "--key-type", choices=list(ca.KEY_TYPES), default=ca.DEFAULT_KEY_TYPE, help="default: %(default)s"
     )
     init.add_argument(
-        "--valid-days", type=_positive, default=ca.DEFAULT_VALID_DAYS, help="default: %(default)s"
+        "--valid-days", type=positive, default=ca.DEFAULT_VALID_DAYS, help="default: %(default)s"
     )
 
     sign = ca_group.add_parser(
@@ -112,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 -- one registration p
     )
     sign.add_argument(
         "--valid-days",
-        type=_positive,
+        type=positive,
         default=issue.DEFAULT_VALID_DAYS,
         help="default: %(default)s, at most the CA's",
     )
@@ -134,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 -- one registration p
     crl.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the CRL (PEM)")
     crl.add_argument(
         "--next-update-days",
-        type=_positive,
+        type=positive,
         default=revocation.DEFAULT_NEXT_UPDATE_DAYS,
         help="when peers should expect the next CRL (default: %(default)s)",
     )

@@ -17,6 +17,7 @@ from edge_agent.identity import PkiLayout, certificate_thumbprint
 from edge_agent.identity.signatures import PKI_ENVIRONMENT, provisioned_pki
 
 from . import signing
+from .arguments import positive
 from .ca_store import SiteCa
 from .output import Reporter
 from .serials import format_serial
@@ -103,16 +104,6 @@ def _policy_facts(policy: signing.SigningPolicy) -> dict[str, Any]:
     }
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
-    return value
-
-
 def register(groups: Any, common: list[argparse.ArgumentParser], ca_group: Any) -> None:
     """Add `ca issue-signer`, `sign` and `policy` to the parser."""
     issue = ca_group.add_parser(
@@ -140,7 +131,7 @@ def register(groups: Any, common: list[argparse.ArgumentParser], ca_group: Any) 
     )
     issue.add_argument(
         "--valid-days",
-        type=_positive,
+        type=positive,
         default=signing.DEFAULT_SIGNER_VALID_DAYS,
         help="default: %(default)s, at most the CA's; the agent refuses signatures of an expired signer",
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from asyncua import Server, ua
@@ -100,6 +100,48 @@ def variable_item(
         type_definition=type_definition,
         attrs=attrs,
     )
+
+
+_UNITS_NAMESPACE = "http://www.opcfoundation.org/UA/units/un/cefact"
+
+
+def engineering_units(unit: str) -> ua.EUInformation:
+    # -1: no UNECE code is known for the unit; clients show the DisplayName.
+    return ua.EUInformation(
+        NamespaceUri=_UNITS_NAMESPACE,
+        UnitId=-1,
+        DisplayName=ua.LocalizedText(unit),
+        Description=ua.LocalizedText(unit),
+    )
+
+
+def analog_property_items(
+    nodeid_of: Callable[[str], ua.NodeId],
+    variable: ua.NodeId,
+    unit: str | None,
+    eu_range: tuple[float, float] | None,
+) -> list[ua.AddNodesItem]:
+    """EngineeringUnits and EURange (OPC UA Part 8) of ``variable``, for whichever of the two is given.
+
+    ``nodeid_of`` names each property's NodeId by its name. Part 8 defines these properties in namespace 0;
+    clients look them up by that name.
+    """
+    found = []
+    if unit:
+        found.append(
+            (ua.QualifiedName("EngineeringUnits", 0), engineering_units(unit), ua.ObjectIds.EUInformation)
+        )
+    if eu_range is not None:
+        low, high = eu_range
+        found.append(
+            (ua.QualifiedName("EURange", 0), ua.Range(Low=float(low), High=float(high)), ua.ObjectIds.Range)
+        )
+    return [
+        variable_item(
+            nodeid_of(name.Name), name, variable, ua.Variant(value, ua.VariantType.ExtensionObject), data_type
+        )
+        for name, value, data_type in found
+    ]
 
 
 def method_item(

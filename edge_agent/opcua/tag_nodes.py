@@ -24,7 +24,7 @@ from asyncua.server.address_space import AddressSpace, AttributeValue
 from ..tags import Reading, TagInfo
 from ..tagstore import TagStore
 from .compact import AttributeSharer
-from .node_items import add_nodes_in_bulk
+from .node_items import add_nodes_in_bulk, analog_property_items, object_item, variable_item
 from .tag_values import DATA_TYPES, TagValueError, to_datavalue, to_variant
 from .tag_writes import TagWriteService
 
@@ -65,7 +65,12 @@ class TagNodes:
         idx = await self._server.register_namespace(NAMESPACE_URI)
         self._namespace_index = idx
         session = self._server.iserver.isession
-        root = await self._add(session, _object_item(idx, ROOT_OBJECT, ua.NodeId(ua.ObjectIds.ObjectsFolder)))
+        root = await self._add(
+            session,
+            _folder_item(
+                idx, ROOT_OBJECT, ua.NodeId(ua.ObjectIds.ObjectsFolder), ua.ObjectIds.BaseObjectType
+            ),
+        )
         tags_folder = await self._add(session, _folder_item(idx, TAGS_FOLDER, root))
         source_folders: dict[str, ua.NodeId] = {}
         variables: list[ua.AddNodesItem] = []
@@ -167,92 +172,30 @@ class TagNodes:
         return nodeid
 
 
-def _object_item(idx: int, name: str, parent: ua.NodeId) -> ua.AddNodesItem:
-    return _object_like(idx, name, parent, ua.ObjectIds.BaseObjectType)
-
-
-def _folder_item(idx: int, name: str, parent: ua.NodeId) -> ua.AddNodesItem:
-    return _object_like(idx, name, parent, ua.ObjectIds.FolderType)
-
-
-def _object_like(idx: int, name: str, parent: ua.NodeId, type_definition: int) -> ua.AddNodesItem:
-    attrs = ua.ObjectAttributes()
-    attrs.DisplayName = ua.LocalizedText(name)
-    attrs.EventNotifier = 0
-    item = _item(ua.QualifiedName(name, idx), parent, ua.ObjectIds.Organizes, type_definition, attrs)
-    item.NodeClass = ua.NodeClass.Object
-    item.RequestedNewNodeId = ua.NodeId(0, idx)
-    return item
+def _folder_item(
+    idx: int, name: str, parent: ua.NodeId, type_definition: int = ua.ObjectIds.FolderType
+) -> ua.AddNodesItem:
+    browse_name = ua.QualifiedName(name, idx)
+    return object_item(
+        ua.NodeId(0, idx), browse_name, parent, type_definition, reference_type=ua.ObjectIds.Organizes
+    )
 
 
 def _variable_item(idx: int, nodeid: ua.NodeId, parent: ua.NodeId, info: TagInfo) -> ua.AddNodesItem:
-    access = ua.AccessLevel.CurrentRead.mask
-    if info.writable:
-        access |= ua.AccessLevel.CurrentWrite.mask
-    attrs = ua.VariableAttributes()
-    attrs.DisplayName = ua.LocalizedText(info.name)
-    if info.description:
-        attrs.Description = ua.LocalizedText(info.description)
-    attrs.DataType = ua.NodeId(DATA_TYPES[info.data_type])
-    attrs.ValueRank = ua.ValueRank.Scalar
-    attrs.Value = ua.Variant(None, ua.VariantType.Null)
-    attrs.AccessLevel = access
-    attrs.UserAccessLevel = access
-    item = _item(
+    return variable_item(
+        nodeid,
         ua.QualifiedName(info.name, idx),
         parent,
-        ua.ObjectIds.Organizes,
-        ua.ObjectIds.BaseDataVariableType,
-        attrs,
+        ua.Variant(None, ua.VariantType.Null),
+        DATA_TYPES[info.data_type],
+        reference_type=ua.ObjectIds.Organizes,
+        type_definition=ua.ObjectIds.BaseDataVariableType,
+        writable=info.writable,
+        description=info.description or None,
     )
-    item.NodeClass = ua.NodeClass.Variable
-    item.RequestedNewNodeId = nodeid
-    return item
 
 
 def _property_items(idx: int, tag: ua.NodeId, info: TagInfo) -> list[ua.AddNodesItem]:
     """EngineeringUnits and EURange (OPC UA Part 8) for tags that declare a unit or a range."""
-    items = []
-    if info.unit:
-        unit = ua.EUInformation(
-            NamespaceUri="http://www.opcfoundation.org/UA/units/un/cefact",
-            # -1: no UNECE code is known for the unit; clients show DisplayName.
-            UnitId=-1,
-            DisplayName=ua.LocalizedText(info.unit),
-            Description=ua.LocalizedText(info.unit),
-        )
-        items.append(_property_item(idx, tag, "EngineeringUnits", unit, ua.ObjectIds.EUInformation))
-    if info.range is not None and info.data_type in ("float", "int"):
-        low, high = info.range
-        eu_range = ua.Range(Low=float(low), High=float(high))
-        items.append(_property_item(idx, tag, "EURange", eu_range, ua.ObjectIds.Range))
-    return items
-
-
-def _property_item(idx: int, parent: ua.NodeId, name: str, value: Any, datatype: int) -> ua.AddNodesItem:
-    attrs = ua.VariableAttributes()
-    attrs.DisplayName = ua.LocalizedText(name)
-    attrs.DataType = ua.NodeId(datatype)
-    attrs.ValueRank = ua.ValueRank.Scalar
-    attrs.Value = ua.Variant(value, ua.VariantType.ExtensionObject)
-    attrs.AccessLevel = ua.AccessLevel.CurrentRead.mask
-    attrs.UserAccessLevel = ua.AccessLevel.CurrentRead.mask
-    # Part 8 defines these properties in namespace 0; clients look them up by that name.
-    item = _item(
-        ua.QualifiedName(name, 0), parent, ua.ObjectIds.HasProperty, ua.ObjectIds.PropertyType, attrs
-    )
-    item.NodeClass = ua.NodeClass.Variable
-    item.RequestedNewNodeId = ua.NodeId(0, idx)
-    return item
-
-
-def _item(
-    browse_name: ua.QualifiedName, parent: ua.NodeId, reference_type: int, type_definition: int, attrs: Any
-) -> ua.AddNodesItem:
-    item = ua.AddNodesItem()
-    item.BrowseName = browse_name
-    item.ParentNodeId = parent
-    item.ReferenceTypeId = ua.NodeId(reference_type)
-    item.TypeDefinition = ua.NodeId(type_definition)
-    item.NodeAttributes = attrs
-    return item
+    eu_range = info.range if info.data_type in ("float", "int") else None
+    return analog_property_items(lambda _: ua.NodeId(0, idx), tag, info.unit, eu_range)

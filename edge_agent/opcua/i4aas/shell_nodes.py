@@ -28,7 +28,7 @@ from asyncua import Server, ua
 from ...aas.live import live_tag_name
 from ...tags import TagInfo
 from ..compact import AttributeSharer
-from ..node_items import add_nodes_in_bulk, add_references, object_item, variable_item
+from ..node_items import add_nodes_in_bulk, add_references, analog_property_items, object_item, variable_item
 from ..tag_values import DATA_TYPES
 from .mapping import (
     AssetKind,
@@ -48,7 +48,6 @@ CONCEPT_DICTIONARY = "ConceptDictionary"
 _HAS_DICTIONARY_ENTRY = ua.NodeId(ua.ObjectIds.HasDictionaryEntry)
 _ANALOG_ITEM_TYPE = 2368
 _BASE_ANALOG_TYPE = 15318
-_UNITS_NAMESPACE = "http://www.opcfoundation.org/UA/units/un/cefact"
 
 TagLookup = Callable[[str], TagInfo | None]
 
@@ -373,19 +372,11 @@ class _ShellItems:
             )
         )
         self.live[value_node] = tag
-        if not analog:
-            return
-        if tag.unit:
-            unit = _engineering_units(tag.unit)
-            self.items.append(
-                _part8_property(
-                    self._id(f"{value_path}#EngineeringUnits"), "EngineeringUnits", value_node, unit
+        if analog:
+            self.items.extend(
+                analog_property_items(
+                    lambda name: self._id(f"{value_path}#{name}"), value_node, tag.unit, tag.range
                 )
-            )
-        if tag.range is not None:
-            eu_range = ua.Range(Low=float(tag.range[0]), High=float(tag.range[1]))
-            self.items.append(
-                _part8_property(self._id(f"{value_path}#EURange"), "EURange", value_node, eu_range)
             )
 
     def _qualifiers(self, path: str, node: ua.NodeId, qualifiers: Iterable[aas.Qualifier] | None) -> None:
@@ -479,26 +470,4 @@ def _reference(source: ua.NodeId, target: ua.NodeId, *, forward: bool) -> ua.Add
         IsForward=forward,
         TargetNodeId=target,
         TargetNodeClass=ua.NodeClass.Object,
-    )
-
-
-def _engineering_units(unit: str) -> ua.EUInformation:
-    # -1: no UNECE code is known for the unit; clients show the DisplayName.
-    return ua.EUInformation(
-        NamespaceUri=_UNITS_NAMESPACE,
-        UnitId=-1,
-        DisplayName=ua.LocalizedText(unit),
-        Description=ua.LocalizedText(unit),
-    )
-
-
-def _part8_property(nodeid: ua.NodeId, name: str, parent: ua.NodeId, value: object) -> ua.AddNodesItem:
-    data_type = ua.ObjectIds.EUInformation if name == "EngineeringUnits" else ua.ObjectIds.Range
-    # Part 8 defines these properties in namespace 0; clients look them up by that name.
-    return variable_item(
-        nodeid,
-        ua.QualifiedName(name, 0),
-        parent,
-        ua.Variant(value, ua.VariantType.ExtensionObject),
-        data_type,
     )
