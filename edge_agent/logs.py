@@ -96,7 +96,8 @@ def setup_logging(level: str, log_format: str | None = None, *, stream: TextIO |
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])
-    # asyncua and pymodbus narrate every request at INFO; their warnings still show.
+    # asyncua and pymodbus narrate every request at INFO; asyncua's warnings still show, pymodbus' lines
+    # are kept out by the Modbus driver, which logs its own one-line reasons (drivers/modbus/pymodbus_log.py).
     for noisy in ("asyncua", "pymodbus"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     return chosen

@@ -16,7 +16,9 @@ from edge_agent.pacing import Backoff, Ticker
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, ReadingSink, TagValue, now_ns
 
+from .answers import WrongAnswer
 from .codec import decoder
+from .complaints import Complaints
 from .link import Link, LinkDown
 from .plan import ReadRequest, plan_reads
 
@@ -78,6 +80,11 @@ def response_values(request: ReadRequest, response: Any) -> list[Any]:
     return response.registers  # a fresh list for every answer; kept as it is
 
 
+def describe_read(request: ReadRequest) -> str:
+    """'holding 0..11': the table and addresses of a read, for log lines."""
+    return f"{request.kind} {request.address}..{request.last_address}"
+
+
 class DevicePoller:
     """Reads a device's plan every ``poll``; while the device is down, retries with backoff and jitter."""
 
@@ -99,6 +106,7 @@ class DevicePoller:
         self._raws: dict[str, list[Any]] = {}  # the wire values each point was last decoded from
         self._published: dict[str, tuple[Quality, TagValue | None]] = {}
         self._poll_now = asyncio.Event()
+        self.complaints = Complaints(self.label)
         self.cycles = 0
         self.failures = 0
 
@@ -137,9 +145,21 @@ class DevicePoller:
     async def poll_once(self, sink: ReadingSink) -> None:
         """Read every request of the plan once and publish; DeviceUnreachable if the device did not answer."""
         index = 0
+        wrong = False
         while index < len(self.plan):
             request = self.plan[index]
-            response = await self._request(request)
+            try:
+                response = await self._request(request)
+            except WrongAnswer as exc:
+                # Answers to other requests say nothing about this one's points: Bad, never a value.
+                wrong = True
+                self.complaints.wrong_answer(describe_read(request), str(exc))
+                self._answers.pop(id(request), None)
+                stamp = now_ns()
+                for point in request.points:
+                    self._publish(sink, point, None, Quality.BadCommunicationError, stamp)
+                index += 1
+                continue
             stamp = now_ns()
             if response.isError():
                 if response.exception_code == ILLEGAL_DATA_ADDRESS and len(request.points) > 1:
@@ -157,6 +177,8 @@ class DevicePoller:
                     self._answers[id(request)] = values
                     self._publish_answer(sink, self._layouts[id(request)], values, stamp)
             index += 1
+        if not wrong:
+            self.complaints.all_right()
 
     async def _request(self, request: ReadRequest) -> Any:
         unit, timeout = self.device.unit, self.device.timeout
@@ -169,14 +191,14 @@ class DevicePoller:
                 )
             except LinkDown as exc:
                 raise DeviceUnreachable(Quality.BadNotConnected, str(exc)) from exc
-            except TimeoutError as exc:
+            except (TimeoutError, ModbusIOException) as exc:  # ModbusIOException: pymodbus' own timeout
                 if attempt == attempts:
                     raise DeviceUnreachable(
                         Quality.BadTimeout, f"no answer within {timeout:g} s ({attempts} attempts)"
                     ) from exc
-            except ModbusIOException as exc:  # pymodbus' own timeout
+            except WrongAnswer:
                 if attempt == attempts:
-                    raise DeviceUnreachable(Quality.BadTimeout, str(exc)) from exc
+                    raise
             except ModbusException as exc:
                 if attempt == attempts:
                     raise DeviceUnreachable(Quality.BadCommunicationError, str(exc)) from exc
@@ -187,11 +209,9 @@ class DevicePoller:
         # bridged a gap is answered "illegal data address". Read those points one by one from now on.
         request = self.plan[index]
         log.info(
-            "%s: %s %d..%d cannot be read at once; reading its %d points one by one",
+            "%s: %s cannot be read at once; reading its %d points one by one",
             self.label,
-            request.kind,
-            request.address,
-            request.address + request.count - 1,
+            describe_read(request),
             len(request.points),
         )
         singles = [single for point in request.points for single in plan_reads([point], max_gap=0)]

@@ -11,7 +11,13 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerType
 
+from .answers import CheckedClient
+from .pymodbus_log import quiet_pymodbus
+from .undecodable import fail_undecodable_answers
+
 log = logging.getLogger(__name__)
+# Before any Link exists: a pymodbus server started first (the demo's simulated pump) logs through it too.
+quiet_pymodbus()
 
 T = TypeVar("T")
 
@@ -55,23 +61,28 @@ class Link:
         self.where = describe(config)
         self.timeout = timeout
         self.client = make_client(config, timeout)
+        self.checked = CheckedClient(self.client)
+        fail_undecodable_answers(self.client)
         self._lock = asyncio.Lock()
         self._was_up = False
 
-    async def transact(self, request: Callable[[Any], Awaitable[T]], within: float | None = None) -> T:
+    async def transact(
+        self, request: Callable[[CheckedClient], Awaitable[T]], within: float | None = None
+    ) -> T:
         """Run one request (a coroutine function of the client) alone on the connection.
 
         Raises LinkDown when there is no connection, TimeoutError when the device does not answer in
-        ``within`` seconds, and pymodbus' ModbusException for the rest.
+        ``within`` seconds, WrongAnswer when it answers some other request, and pymodbus'
+        ModbusException for the rest.
         """
         async with self._lock:
             await self._ensure_connected()
             try:
                 if within is None or within >= self.timeout:
-                    answer = await request(self.client)  # pymodbus' own timeout is the one that applies
+                    answer = await request(self.checked)  # pymodbus' own timeout is the one that applies
                 else:
                     async with asyncio.timeout(within):
-                        answer = await request(self.client)
+                        answer = await request(self.checked)
             except ConnectionException as exc:
                 self._lost(exc)
                 raise LinkDown(str(exc)) from exc

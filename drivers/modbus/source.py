@@ -12,6 +12,7 @@ from drivers.base import Source
 from edge_agent.quality import Quality
 from edge_agent.tags import ReadingSink, TagInfo, TagValue
 
+from .answers import WrongAnswer
 from .codec import encode, encode_bit
 from .device import DevicePoller, exception_quality
 from .link import Link, LinkDown
@@ -88,6 +89,9 @@ class ModbusSource(Source):
             response = await self.link.transact(send, timeout)
         except LinkDown:
             return Quality.BadNotConnected
+        except WrongAnswer as exc:
+            poller.complaints.wrong_answer(f"the write of {tag}", str(exc))
+            return Quality.BadCommunicationError
         except (TimeoutError, ModbusIOException):
             return Quality.BadTimeout
         except ModbusException:

@@ -12,12 +12,14 @@ input          4        flow_rate           uint16, 0.1 m3/h
 input          5        motor_speed         uint16, rpm
 holding        0        running             0/1, default 1
 holding        1        speed_setpoint      rpm, 0..3600, default 2900
+holding        2-9      (reserved)          read as 0, writes refused (ILLEGAL_ADDRESS)
 holding        10       bearing_fault       0/1, default 0
 holding        11       cavitation          0/1, default 0
 =============  =======  ==================  =========================================
 
 Measured values are clamped into the uint16 range. Writes outside the ranges above are refused with
-ILLEGAL_VALUE; the pump has no coils or discrete inputs.
+ILLEGAL_VALUE; the pump has no coils or discrete inputs. The holding registers are one block, as a PLC's
+usually are, so that a client reads all of them in one request.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ INPUT_REGISTER_COUNT = 6
 
 RUNNING_ADDRESS = 0
 SPEED_SETPOINT_ADDRESS = 1
+RESERVED_ADDRESS = 2  # up to BEARING_FAULT_ADDRESS
 BEARING_FAULT_ADDRESS = 10
 CAVITATION_ADDRESS = 11
 
@@ -139,10 +142,14 @@ class SimulatedPumpDevice:
         # pymodbus needs a block for every table; the coil and discrete input ones are never served
         # because _on_request refuses their function codes.
         unused_bits = [SimData(0, values=[False] * 16, datatype=DataType.BITS, readonly=True)]
+        reserved_count = BEARING_FAULT_ADDRESS - RESERVED_ADDRESS
         holding = [
             SimData(RUNNING_ADDRESS, values=[int(self.pump.running)], datatype=DataType.REGISTERS),
             SimData(
                 SPEED_SETPOINT_ADDRESS, values=[round(self.pump.speed_setpoint)], datatype=DataType.REGISTERS
+            ),
+            SimData(
+                RESERVED_ADDRESS, values=[0] * reserved_count, datatype=DataType.REGISTERS, readonly=True
             ),
             SimData(
                 BEARING_FAULT_ADDRESS,

@@ -19,9 +19,9 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 @dataclass
 class Tables:
-    """A device's four tables, each starting at address 0."""
+    """A device's four tables, each starting at address 0; a holding register of None is not implemented."""
 
-    holding: list[int] = field(default_factory=lambda: [0] * 64)
+    holding: list[int | None] = field(default_factory=lambda: [0] * 64)
     input: list[int] = field(default_factory=lambda: [0] * 64)
     coils: list[bool] = field(default_factory=lambda: [False] * 64)
     discrete: list[bool] = field(default_factory=lambda: [False] * 64)
@@ -36,10 +36,23 @@ def sim_device(unit: int, tables: Tables) -> SimDevice:
         simdata=(
             [SimData(0, values=bits(tables.coils), datatype=DataType.BITS)],
             [SimData(0, values=bits(tables.discrete), datatype=DataType.BITS)],
-            [SimData(0, values=list(tables.holding), datatype=DataType.REGISTERS)],
+            register_blocks(tables.holding),
             [SimData(0, values=list(tables.input), datatype=DataType.REGISTERS)],
         ),
     )
+
+
+def register_blocks(values: list[int | None]) -> list[SimData]:
+    """One block per run of implemented registers: a read that spans a gap is refused (illegal address)."""
+    blocks: list[SimData] = []
+    run: list[int] = []
+    for address, value in enumerate([*values, None]):
+        if value is not None:
+            run.append(value)
+        elif run:
+            blocks.append(SimData(address - len(run), values=run, datatype=DataType.REGISTERS))
+            run = []
+    return blocks
 
 
 @contextlib.asynccontextmanager

@@ -45,7 +45,7 @@ async def test_a_misbehaving_device_goes_bad_alone_and_recovers_within_2_s(mode:
         healthy_store, healthy_task = await start(healthy_source)
         try:
             await eventually(lambda: quality(faulty_store, "level") == Quality.Good)
-            assert faulty_store.current("level").value == 3
+            assert faulty_store.current("level").value == 1003
 
             rogue.mode = mode
             await eventually(lambda: quality(faulty_store, "level").is_bad, within=5)

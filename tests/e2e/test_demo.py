@@ -87,6 +87,18 @@ async def test_every_tag_is_served_good_with_timestamps_and_changes(
     assert second["anomaly"].Value.Value is False
 
 
+async def test_the_demo_log_shows_its_reads_as_planned_and_no_pymodbus_lines(
+    demo: tuple[AgentProcess, str, int],
+) -> None:
+    agent, url, _ = demo
+    async with Client(url) as client:
+        await wait_until_all_good(client, demo_tags())
+    log = agent.log()
+    assert "cannot be read at once" not in log
+    assert "pymodbus" not in log
+    assert "Traceback" not in log
+
+
 async def test_anonymous_demo_client_cannot_write(demo: tuple[AgentProcess, str, int]) -> None:
     _, url, _ = demo
     async with Client(url) as client:

@@ -141,12 +141,22 @@ async def test_out_of_range_writes_are_refused_and_change_nothing(
 async def test_registers_outside_the_map_are_illegal_addresses(client: AsyncModbusTcpClient) -> None:
     for response in (
         await client.read_input_registers(6, count=1, device_id=UNIT),
-        await client.read_holding_registers(5, count=1, device_id=UNIT),
+        await client.read_holding_registers(12, count=1, device_id=UNIT),
         await client.read_coils(0, count=1, device_id=UNIT),
         await client.read_discrete_inputs(0, count=1, device_id=UNIT),
     ):
         assert response.isError()
         assert response.exception_code == 2
+
+
+async def test_the_holding_registers_read_as_one_block_whose_reserved_registers_refuse_writes(
+    client: AsyncModbusTcpClient,
+) -> None:
+    response = await client.read_holding_registers(0, count=12, device_id=UNIT)
+    assert not response.isError(), response
+    assert response.registers == [1, 2900, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    refused = await client.write_register(5, 0, device_id=UNIT)
+    assert refused.isError() and refused.exception_code == 2
 
 
 async def test_a_request_for_another_unit_gets_no_data(client: AsyncModbusTcpClient) -> None:
