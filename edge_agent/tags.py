@@ -13,6 +13,13 @@ from .quality import Quality
 
 TagValue = bool | int | float | str
 DataType = Literal["bool", "int", "float", "string"]
+NumberType = Literal["int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"]
+"""The exact type of a number a source holds, where it knows one (a Modbus register's uint16)."""
+
+INTEGER_NUMBER_TYPES: frozenset[NumberType] = frozenset(
+    {"int16", "uint16", "int32", "uint32", "int64", "uint64"}
+)
+FLOAT_NUMBER_TYPES: frozenset[NumberType] = frozenset({"float32", "float64"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,19 @@ class TagInfo:
     range: tuple[float, float] | None = None
     writable: bool = False
     description: str = ""
+    number_type: NumberType | None = None
+    """The exact type of the tag's values, an int or float one to match ``data_type``; None for an int
+    tag means int64, for a float tag float64. Clients see the tag with this type (a uint16 as a UInt16)."""
+
+    def __post_init__(self) -> None:
+        number_type = self.number_type
+        if number_type is None:
+            return
+        fits = (self.data_type == "int" and number_type in INTEGER_NUMBER_TYPES) or (
+            self.data_type == "float" and number_type in FLOAT_NUMBER_TYPES
+        )
+        if not fits:
+            raise ValueError(f"tag {self.name}: a {self.data_type} tag cannot hold {number_type} values")
 
 
 def now_ns() -> int:

@@ -8,12 +8,12 @@ point takes one bit, one or more whole registers for a number, or several for a 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
 from drivers.base_config import PointConfigBase, Scale, ValueRange, config_error, invalid, shown
-from edge_agent.tags import DataType, TagInfo
+from edge_agent.tags import DataType, NumberType, TagInfo
 
 LAST_ADDRESS = 65535
 MAX_STRING_LENGTH = 250
@@ -203,6 +203,13 @@ class ModbusPoint(PointConfigBase):
             return "int"
         return "float"
 
+    @property
+    def number_type(self) -> NumberType | None:
+        """The exact type of the tag's values: the point's own, unless scaling makes them any float."""
+        if self.type not in NUMERIC_TYPES or self.scale != 1 or self.offset != 0:
+            return None
+        return cast(NumberType, self.type)
+
     def size_text(self) -> str:
         """'a float32 point', 'a string of 12 characters': what a message about its size calls it."""
         if self.type == "string":
@@ -226,4 +233,5 @@ class ModbusPoint(PointConfigBase):
             range=self.range,
             writable=self.writable,
             description=self.description,
+            number_type=self.number_type,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aas_core3 import types as aas
 
-from edge_agent.tags import DataType, Reading, TagInfo
+from edge_agent.tags import DataType, NumberType, Reading, TagInfo
 
 from . import ids
 from .elements import iec61360, prop, qualifier
@@ -16,6 +16,25 @@ VALUE_TYPES: dict[DataType, aas.DataTypeDefXSD] = {
     "string": aas.DataTypeDefXSD.STRING,
 }
 """The XSD type of each tag data type; the OPC UA projection maps these to Double, Int64, Boolean, String."""
+
+NUMBER_VALUE_TYPES: dict[NumberType, aas.DataTypeDefXSD] = {
+    "int16": aas.DataTypeDefXSD.SHORT,
+    "uint16": aas.DataTypeDefXSD.UNSIGNED_SHORT,
+    "int32": aas.DataTypeDefXSD.INT,
+    "uint32": aas.DataTypeDefXSD.UNSIGNED_INT,
+    "int64": aas.DataTypeDefXSD.LONG,
+    "uint64": aas.DataTypeDefXSD.UNSIGNED_LONG,
+    "float32": aas.DataTypeDefXSD.FLOAT,
+    "float64": aas.DataTypeDefXSD.DOUBLE,
+}
+"""The XSD type of a tag whose source declares its exact number type, as OPC UA serves it (a UInt16)."""
+
+
+def value_type(info: TagInfo) -> aas.DataTypeDefXSD:
+    if info.number_type is not None:
+        return NUMBER_VALUE_TYPES[info.number_type]
+    return VALUE_TYPES[info.data_type]
+
 
 _IEC61360_TYPES: dict[DataType, aas.DataTypeIEC61360] = {
     "float": aas.DataTypeIEC61360.REAL_MEASURE,
@@ -80,7 +99,7 @@ def live_property(info: TagInfo, value: object | None = None) -> aas.Property:
         info.name,
         as_tag_type(value, info.data_type),
         category=LIVE_CATEGORY,
-        value_type=VALUE_TYPES[info.data_type],
+        value_type=value_type(info),
         description=info.description or None,
         qualifiers=_qualifiers(info),
         data_specification=_data_specification(info),

@@ -2,14 +2,20 @@
 
 | right | Observer | Operator | Engineer | SecurityAdmin |
 |---|---|---|---|---|
-| browse, read, subscribe, read history, ExportAAS | yes | yes | yes | yes |
+| browse, read, subscribe, read history, ExportAAS, GetMonitoredItems, ResendData | yes | yes | yes | yes |
 | write writable tags, GetDiagnostics | no | yes | yes | yes |
 | ReloadConfiguration (which also swaps models) | no | no | yes | yes |
 | manage trust lists and users | no | no | no | yes |
 
 Roles are cumulative, each above the one before. A session without Part 18 roles (asyncua's own
 User, as tests and the anonymous demo make them) has the rights of an Observer when anonymous and
-of an Operator otherwise.
+of an Operator otherwise. GetMonitoredItems and ResendData (standard methods of the Server object)
+act on the calling session's own subscriptions only.
+
+What a session may do is also what it reads: a variable's UserAccessLevel is its AccessLevel without
+the write bits for a session that may not write, a method's UserExecutable is false for a session whose
+roles do not allow it. Sessions on the read-only None channel of the loopback demo may neither write
+nor call, whatever their roles.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from asyncua import ua
 from asyncua.crypto.permission_rules import UserRole
 
 
@@ -45,8 +52,17 @@ METHOD_RIGHTS: dict[str, Right] = {
     "GetDiagnostics": Right.DIAGNOSE,
     "ReloadConfiguration": Right.RECONFIGURE,
 }
-"""The right each administration method needs; any other method (asyncua's standard ones on the
-Server object) needs WRITE."""
+"""The right each administration method needs, by name."""
+
+SERVER_METHOD_RIGHTS: dict[ua.NodeId, Right] = {
+    # Both act only on a subscription of the calling session (Part 4): reading what it subscribed to.
+    ua.NodeId(ua.ObjectIds.Server_GetMonitoredItems): Right.READ,
+    ua.NodeId(ua.ObjectIds.Server_ResendData): Right.READ,
+}
+"""The right each standard method of the Server object needs; any other method not in a table of rights
+(asyncua's other standard ones) needs WRITE."""
+
+UNLISTED_METHOD_RIGHT = Right.WRITE
 
 
 def roles_of(user: Any) -> frozenset[str]:

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncua import ua
 from asyncua.crypto.permission_rules import PermissionRuleset, User, UserRole
-from asyncua.ua.ua_binary import struct_from_binary
 
 from ..audit import audit
-from .rights import Right, rights_of, roles_of, who
+from .caller import Caller, serving
+from .rights import roles_of, who
 
 if TYPE_CHECKING:
     from asyncua.server.internal_server import InternalServer
@@ -119,6 +119,16 @@ class LoginGuard:
         self._locked_until.pop(name, None)
 
 
+# Why a login is refused, as the log and the audit trail say it.
+WRONG_CREDENTIALS = "unknown user or wrong password"
+NO_USER_STORE = "no user store is configured"
+UNKNOWN_CERTIFICATE = "unknown or unusable user certificate"
+
+
+def locked_out(seconds: float) -> str:
+    return f"locked out for {seconds:.0f} s"
+
+
 class AgentUserManager:
     """Decides who a session's user is at ActivateSession (asyncua's UserManager interface).
 
@@ -129,45 +139,39 @@ class AgentUserManager:
     more by design: ``prepare`` checks a password in a thread first (the connection's processor calls
     it before asyncua activates the session), waits a little after a failure, and keeps the answer for
     ``get_user``. A user name locked out by the LoginGuard is refused without looking at the password.
+    Each refused login is logged once, with its reason.
     """
 
     def __init__(self, *, anonymous: bool, directory: UserDirectory | None = None) -> None:
         self._anonymous = anonymous
         self._directory = directory
         self.guard = LoginGuard()
-        self._prepared: dict[tuple[str, str], User | None] = {}
+        self._prepared: dict[tuple[str, str], tuple[User | None, str]] = {}
 
     async def prepare(self, username: str, password: str, *, peer: object) -> None:
         """Check a user name and password off the event loop, before ActivateSession asks for them."""
         self._prepared[(username, password)] = await self._check_password(username, password, peer)
 
-    async def _check_password(self, username: str, password: str, peer: object) -> User | None:
+    async def _check_password(self, username: str, password: str, peer: object) -> tuple[User | None, str]:
+        """The user, or None and why not."""
         locked = self.guard.locked_for(username)
         if locked:
-            audit(
-                "login",
-                user=username,
-                peer=peer,
-                result="BadUserAccessDenied",
-                reason=f"locked out {locked:.0f} s",
-            )
-            return None
+            reason = locked_out(locked)
+            audit("login", user=username, peer=peer, result="BadUserAccessDenied", reason=reason)
+            return None, reason
         directory = self._directory
-        user = (
-            await asyncio.to_thread(directory.authenticate_password, username, password)
-            if directory
-            else None
-        )
+        if directory is None:
+            audit("login", user=username, peer=peer, result="BadUserAccessDenied", reason=NO_USER_STORE)
+            return None, NO_USER_STORE
+        user = await asyncio.to_thread(directory.authenticate_password, username, password)
         if user is None:
             delay = self.guard.failed(username)
-            audit(
-                "login", user=username, peer=peer, result="BadUserAccessDenied", reason="unknown credentials"
-            )
+            audit("login", user=username, peer=peer, result="BadUserAccessDenied", reason=WRONG_CREDENTIALS)
             await asyncio.sleep(delay)
-            return None
+            return None, WRONG_CREDENTIALS
         self.guard.succeeded(username)
         audit("login", user=username, peer=peer, result="Good", roles=",".join(sorted(roles_of(user))))
-        return user
+        return user, ""
 
     def get_user(
         self,
@@ -178,29 +182,35 @@ class AgentUserManager:
     ) -> User | None:
         if username is not None:
             key = (username, password or "")
+            what = f"user name {username!r}"
             if key in self._prepared:
-                return self._admitted(self._prepared.pop(key), f"user name {username!r}")
-            if self.guard.locked_for(username):
-                return None
-            user = self._directory.authenticate_password(*key) if self._directory else None
-            return self._admitted(user, f"user name {username!r}")
+                return self._admitted(*self._prepared.pop(key), what)
+            locked = self.guard.locked_for(username)
+            if locked:
+                return self._admitted(None, locked_out(locked), what)
+            if self._directory is None:
+                return self._admitted(None, NO_USER_STORE, what)
+            return self._admitted(self._directory.authenticate_password(*key), WRONG_CREDENTIALS, what)
         if isinstance(certificate, UserTokenCertificate):
-            user = self._directory.authenticate_certificate(bytes(certificate)) if self._directory else None
+            directory = self._directory
+            user = directory.authenticate_certificate(bytes(certificate)) if directory else None
+            reason = UNKNOWN_CERTIFICATE if directory else NO_USER_STORE
             audit(
                 "login",
                 user=getattr(user, "name", None) or "?",
                 token="X509",
                 result="Good" if user else "BadUserAccessDenied",
+                **({} if user else {"reason": reason}),
             )
-            return self._admitted(user, "a user certificate")
+            return self._admitted(user, reason, "a user certificate")
         if not self._anonymous:
             log.info("refused an anonymous session: anonymous access is not enabled")
             return None
         return User(role=UserRole.Anonymous)
 
-    def _admitted(self, user: User | None, what: str) -> User | None:
+    def _admitted(self, user: User | None, reason: str, what: str) -> User | None:
+        """``user``, as a session may have it; for None, log the one line saying why the login failed."""
         if user is None:
-            reason = "unknown credentials" if self._directory else "no user store is configured"
             log.warning("refused a login with %s: %s", what, reason)
             return None
         if user.role is UserRole.Admin:
@@ -247,53 +257,28 @@ class AgentPermissionRuleset(PermissionRuleset):
     """Which services each session may call on a channel that carries sessions, by its Part 18 roles.
 
     Reading services are every role's. A Write needs the WRITE right (each node's AccessLevel still
-    decides what is writable). asyncua passes no user to a method, so a Call is judged here, where
-    the request is seen with its user: every method it calls must be one the user's roles allow
-    (rights.METHOD_RIGHTS), or the whole request is refused. No remote session may change the address
-    space (AddNodes, DeleteNodes, AddReferences, DeleteReferences) or register servers: the node set
-    is built from the configuration, and this server is no discovery server.
+    decides what is writable). A Call goes through: each method in it is judged on its own by the
+    method service (method_calls.py). No remote session may change the address space (AddNodes,
+    DeleteNodes, AddReferences, DeleteReferences) or register servers: the node set is built from the
+    configuration, and this server is no discovery server.
+
+    asyncua passes the user nowhere else, so every request's user is noted here as its caller
+    (caller.py), for the method service and for reads of UserAccessLevel and UserExecutable.
     """
 
     read_only = False
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.method_rights: dict[ua.NodeId, Right] = {}
-        """The right each method needs, by its NodeId; the server fills it as it adds methods."""
-
     def check_validity(self, user: User | None, action_type_id: ua.NodeId, body: Any) -> bool:
+        caller = Caller.of(user, read_only_channel=self.read_only)
+        serving(caller)
         if action_type_id in READ_SERVICES:
             return True
         if self.read_only or action_type_id not in (_WRITE, _CALL):
             return False
-        rights = rights_of(user)
-        if action_type_id == _WRITE:
-            if Right.WRITE not in rights:
-                audit("write", who=who(user), result="BadUserAccessDenied")
-            return Right.WRITE in rights
-        return self._may_call(user, rights, body)
-
-    def _may_call(self, user: User | None, rights: frozenset[Right], body: Any) -> bool:
-        try:
-            parameters = struct_from_binary(ua.CallParameters, body.copy())
-        except Exception:
-            return False  # a request that does not decode is answered by asyncua's own error
-        allowed = True
-        for call in parameters.MethodsToCall:
-            needed = self.method_rights.get(call.MethodId, Right.WRITE)
-            permitted = needed in rights
-            allowed = allowed and permitted
-            audit(
-                "call",
-                who=who(user),
-                method=self._method_name(call.MethodId),
-                result="allowed" if permitted else "BadUserAccessDenied",
-            )
-        return allowed
-
-    @staticmethod
-    def _method_name(method: ua.NodeId) -> str:
-        return str(method.Identifier).rsplit("#", 1)[-1]
+        if action_type_id == _WRITE and not caller.may_write():
+            audit("write", who=who(user), result="BadUserAccessDenied")
+            return False
+        return True
 
 
 class UnsecuredReadRuleset(AgentPermissionRuleset):

@@ -43,7 +43,8 @@ from .admin_methods import Administration, add_admin_methods
 from .compact import AttributeSharer
 from .history_read import enable_history
 from .i4aas import ShellNodes
-from .rights import METHOD_RIGHTS
+from .method_calls import RightsCheckedMethodService
+from .rights import METHOD_RIGHTS, SERVER_METHOD_RIGHTS, Right
 from .security import (
     AgentPermissionRuleset,
     AgentUserManager,
@@ -53,8 +54,10 @@ from .security import (
     secure_policy_types,
 )
 from .sessions import AgentInternalServer, AgentServer
+from .subscription_methods import add_subscription_methods
 from .tag_nodes import TagNodes
 from .trust import TrustListValidator
+from .user_attributes import install as install_user_attributes
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +163,8 @@ class AgentOpcUaServer:
         self._history = history
         self._refresher: asyncio.Task[None] | None = None
         self._ruleset = AgentPermissionRuleset()
+        self._method_rights: dict[ua.NodeId, Right] = dict(SERVER_METHOD_RIGHTS)
+        """The right each method needs, by its NodeId; filled as methods are added."""
         self.shell: ShellNodes | None = None
         self._store = store
         self._server_name = server_name
@@ -277,6 +282,8 @@ class AgentOpcUaServer:
             history = self._history
             recorded = {node: info for node, info in tags.value_nodes.items() if history.records(info.name)}
             await enable_history(server, history, recorded)
+        # Last: the attributes it covers must be the ones the address space ends up with.
+        install_user_attributes(server.iserver.aspace, self._method_rights)
         await server.start()
         try:
             tags.start()
@@ -330,7 +337,7 @@ class AgentOpcUaServer:
         for node in shell.shells:
             methods = await add_admin_methods(server, node, shell.namespace_index, self._administration)
             for name, method in methods.items():
-                self._ruleset.method_rights[method] = METHOD_RIGHTS[name]
+                self._method_rights[method] = METHOD_RIGHTS[name]
         return shell
 
     async def _build_server(self, identity: ApplicationIdentity) -> Server:
@@ -354,6 +361,8 @@ class AgentOpcUaServer:
         )
 
         server.allow_remote_admin(False)
+        iserver.method_service = RightsCheckedMethodService(iserver.aspace, self._method_rights)
+        add_subscription_methods(server)
         iserver.certificate = identity.certificate
         iserver.private_key = identity.private_key
         policy_types = secure_policy_types(settings.policies, sign_only=settings.sign_only)

@@ -25,7 +25,7 @@ from ..tags import Reading, TagInfo
 from ..tagstore import TagStore
 from .compact import AttributeSharer
 from .node_items import add_nodes_in_bulk, analog_property_items, object_item, variable_item
-from .tag_values import DATA_TYPES, TagValueError, to_datavalue, to_variant
+from .tag_values import TagValueError, data_type_id, to_datavalue, to_variant
 from .tag_writes import TagWriteService
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ def _variable_item(idx: int, nodeid: ua.NodeId, parent: ua.NodeId, info: TagInfo
         ua.QualifiedName(info.name, idx),
         parent,
         ua.Variant(None, ua.VariantType.Null),
-        DATA_TYPES[info.data_type],
+        data_type_id(info),
         reference_type=ua.ObjectIds.Organizes,
         type_definition=ua.ObjectIds.BaseDataVariableType,
         writable=info.writable,

@@ -128,7 +128,7 @@ def test_operational_data_has_one_live_property_per_source_tag(full_config: Agen
         "door_open": "false",
         "alarm_lamp": "true",
     }
-    assert typed_value(operational, "motor_speed") == ("2900", "xs:long")
+    assert typed_value(operational, "motor_speed") == ("2900", "xs:unsignedShort")  # a uint16 register
     assert typed_value(operational, "door_open") == ("false", "xs:boolean")
 
 
@@ -150,7 +150,7 @@ def test_a_live_property_carries_unit_range_and_whether_clients_may_write(full_c
 
 def test_a_tag_without_a_value_yet_has_an_empty_property(demo_config: AgentConfig) -> None:
     operational = submodel(build_environment(demo_config, certificate_der=None), "OperationalData")
-    assert typed_value(operational, "motor_temperature") == (None, "xs:double")
+    assert typed_value(operational, "motor_temperature") == (None, "xs:float")  # a float32 register
 
 
 def test_condition_monitoring_shows_each_model_its_outputs_and_facts(full_config: AgentConfig) -> None:

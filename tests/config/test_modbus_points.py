@@ -32,9 +32,9 @@ def test_each_point_type_gives_its_tag_type() -> None:
         TagInfo("pump_on", "plc", "bool", writable=True),
         TagInfo("door_closed", "plc", "bool"),
         TagInfo("overload", "plc", "bool"),
-        TagInfo("hours", "plc", "int"),
+        TagInfo("hours", "plc", "int", number_type="uint32"),
         TagInfo("energy", "plc", "float", "kWh"),
-        TagInfo("pressure", "plc", "float", range=(0.0, 16.0)),
+        TagInfo("pressure", "plc", "float", range=(0.0, 16.0), number_type="float64"),
         TagInfo("batch", "plc", "string", writable=True),
     ]
     assert [p.register_count for p in source.all_points()] == [1, 1, 1, 2, 4, 4, 6]

@@ -35,10 +35,12 @@ def test_modbus_points_become_tags_typed_by_their_scaling() -> None:
         """
     )
     assert tags == [
-        TagInfo("motor_speed", "plc", "int", "rpm"),
+        TagInfo("motor_speed", "plc", "int", "rpm", number_type="uint16"),
         TagInfo("vibration_rms", "plc", "float", "mm/s", (0.0, 50.0)),
-        TagInfo("motor_temperature", "plc", "float"),
-        TagInfo("speed_setpoint", "plc", "int", writable=True, description="set by MES"),
+        TagInfo("motor_temperature", "plc", "float", number_type="float32"),
+        TagInfo(
+            "speed_setpoint", "plc", "int", writable=True, description="set by MES", number_type="uint16"
+        ),
     ]
 
 

@@ -20,7 +20,15 @@ from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from edge_agent.tagstore import TagStore
 from tests.opcua.test_shell import StubAdministration, administration, full_config, shell_store
 
-from .conftest import ClientIdentity, RecordingWriter, secure_client, shell_server, trust
+from .conftest import (
+    ClientIdentity,
+    RecordingWriter,
+    ServerFactory,
+    opcua_config,
+    secure_client,
+    shell_server,
+    trust,
+)
 
 __all__ = ["administration", "full_config", "shell_store"]
 
@@ -182,3 +190,65 @@ async def test_calls_and_refused_writes_are_audited_with_who_and_what(
         ("ReloadConfiguration", "BadUserAccessDenied"),
     }
     assert any(entry["event"] == "write" and "oscar" in entry["who"] for entry in entries)
+
+
+def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == security_module.__name__ and record.getMessage().startswith("refused a login")
+    ]
+
+
+async def test_each_refused_login_is_logged_once_with_its_reason(
+    server: AgentOpcUaServer,
+    client_identity: ClientIdentity,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(security_module, "FAILURE_DELAY_S", 0.01)
+    manager: Any = server._server.iserver.user_manager  # type: ignore[union-attr]
+    manager.guard._clock = lambda: 1000.0
+    caplog.set_level(logging.INFO)
+    for name, password in [("olivia", "wrong password"), ("nobody", PASSWORD)]:
+        with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+            async with await signed_in(server, client_identity, name, password):
+                pass
+    for _ in range(security_module.LOCKOUT_AFTER - 1):
+        with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+            async with await signed_in(server, client_identity, "olivia", "wrong password"):
+                pass
+    caplog.clear()
+    with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+        async with await signed_in(server, client_identity, "olivia", PASSWORD):
+            pass
+
+    assert refusals(caplog) == [
+        f"refused a login with user name 'olivia': locked out for {security_module.LOCKOUT_S:.0f} s"
+    ]
+
+
+async def test_a_wrong_password_is_logged_as_such(
+    server: AgentOpcUaServer, client_identity: ClientIdentity, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+        async with await signed_in(server, client_identity, "olivia", "wrong password"):
+            pass
+
+    assert refusals(caplog) == ["refused a login with user name 'olivia': unknown user or wrong password"]
+
+
+async def test_a_login_without_a_user_store_is_logged_as_such(
+    tmp_path: Path,
+    client_identity: ClientIdentity,
+    caplog: pytest.LogCaptureFixture,
+    running_server: ServerFactory,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with running_server(opcua_config(tmp_path / "bare-pki")) as bare:
+        with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+            async with await signed_in(bare, client_identity, "olivia", PASSWORD):
+                pass
+
+    assert refusals(caplog) == ["refused a login with user name 'olivia': no user store is configured"]

@@ -104,10 +104,14 @@ async def test_an_observer_reads_but_may_not_write(
     assert writer.writes == []
 
 
-async def test_an_observer_calls_no_method(session: SessionFactory) -> None:
+async def test_an_observer_calls_no_method_that_needs_more_than_reading(session: SessionFactory) -> None:
     async with session("oscar") as client:
         with pytest.raises(BadUserAccessDenied):
-            await client.nodes.server.call_method("0:GetMonitoredItems", ua.Variant(1, ua.VariantType.UInt32))
+            await client.nodes.server.call_method(
+                "0:SetSubscriptionDurable",
+                ua.Variant(1, ua.VariantType.UInt32),
+                ua.Variant(1, ua.VariantType.UInt32),
+            )
 
 
 async def test_an_observers_user_certificate_logs_in_read_only(

@@ -29,7 +29,7 @@ from ...aas.live import live_tag_name
 from ...tags import TagInfo
 from ..compact import AttributeSharer
 from ..node_items import add_nodes_in_bulk, add_references, analog_property_items, object_item, variable_item
-from ..tag_values import DATA_TYPES
+from ..tag_values import data_type_id, variant_type
 from .mapping import (
     AssetKind,
     ModelingKind,
@@ -341,12 +341,8 @@ class _ShellItems:
         range is a DataVariable (AnalogItemType with a range, BaseAnalogType without) as OPC UA Part 8
         gives analog values. Its BrowseName stays Value, so a browse path to it is the same.
         """
-        aas_type = {
-            "float": ValueType.Double,
-            "int": ValueType.Int64,
-            "bool": ValueType.Boolean,
-            "string": ValueType.String,
-        }[tag.data_type]
+        # AASValueTypeDataType names the built-in types as OPC UA does: the Value's own type, by name.
+        aas_type = ValueType[variant_type(tag).name]
         self._enum(f"{path}#ValueType", "ValueType", node, aas_type, DataTypeId.VALUE_TYPE)
         analog = tag.data_type in ("float", "int") and (tag.unit or tag.range is not None)
         if analog:
@@ -364,7 +360,7 @@ class _ShellItems:
                 self.types.name("Value"),
                 node,
                 ua.Variant(None, ua.VariantType.Null),
-                DATA_TYPES[tag.data_type],
+                data_type_id(tag),
                 reference_type=reference,
                 type_definition=type_definition,
                 writable=tag.writable,
