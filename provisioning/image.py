@@ -7,8 +7,8 @@ What the image gets (paths as on the device; every run writes the same, so runni
     <opcua.users>                      the user file, if --users (0600)
     /var/lib/edge-agent/enroll-on-first-boot   the enrollment parameters (JSON): no key
     /etc/systemd/system/edge-agent-enroll.service   runs `edge-provision device first-boot` once
-    /etc/systemd/system/edge-agent.service          the repository's unit (or --unit), if there is one
-    /etc/sysusers.d, /etc/tmpfiles.d   the agent's user and directories, when they are beside the unit
+    /etc/systemd/system/edge-agent.service          the unit `edge-agent install-service` writes, or --unit
+    /etc/sysusers.d, /etc/tmpfiles.d   the agent's user and directories (with --unit: those beside it, if any)
     ...multi-user.target.wants/        the links `systemctl enable` would make
 
 No key is made here: a key made on the technician's machine would have existed outside the device. The
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import socket
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -33,6 +34,7 @@ from ruamel.yaml import YAML
 from edge_agent.identity import PkiLayout
 from edge_agent.identity.layout import PRIVATE_FILE_MODE, PUBLIC_FILE_MODE
 from edge_agent.identity.signatures import signature_file
+from edge_agent.service import install as service
 
 from . import device
 from .errors import InputError, ProvisioningError
@@ -47,15 +49,13 @@ Result = tuple[str, dict[str, Any]]
 DEVICE_CONFIG = PurePosixPath("/etc/edge-agent/config.yaml")
 DEVICE_PKI = PurePosixPath("/var/lib/edge-agent/pki")
 FIRST_BOOT_MARKER = PurePosixPath("/var/lib/edge-agent/enroll-on-first-boot")
-UNIT_DIR = PurePosixPath("/etc/systemd/system")
+AGENT_UNIT_PATH = PurePosixPath(service.UNIT)
+UNIT_DIR = AGENT_UNIT_PATH.parent
 WANTS_DIR = UNIT_DIR / "multi-user.target.wants"
-AGENT_UNIT = "edge-agent.service"
+AGENT_UNIT = AGENT_UNIT_PATH.name
 ENROLL_UNIT = "edge-agent-enroll.service"
-REPOSITORY_UNIT = Path(__file__).resolve().parents[1] / "systemd" / AGENT_UNIT
 MARKER_VERSION = 1
 
-SYSUSERS, SYSUSERS_DIR = "edge-agent.sysusers.conf", PurePosixPath("/etc/sysusers.d")
-TMPFILES, TMPFILES_DIR = "edge-agent.tmpfiles.conf", PurePosixPath("/etc/tmpfiles.d")
 # The enrollment runs as the agent does, so that the key it makes is the agent's from the start.
 _SHARED_SETTINGS = ("User", "Group", "StateDirectory", "StateDirectoryMode", "UMask")
 
@@ -136,9 +136,9 @@ def plan_image(
         steps.append(
             Step(users, "the users and roles", read_input(users_file, "users file"), PRIVATE_FILE_MODE)
         )
-    if unit_file is None and REPOSITORY_UNIT.is_file():
-        unit_file = REPOSITORY_UNIT
-    agent_unit = None if unit_file is None else read_input(unit_file, "unit file")
+    if unit_file is None:
+        notes.append(_installation_note(service.exec_start_command()))
+    agent_unit, snippets = _agent_files(unit_file)
     existing = device.what_force_replaces(PkiLayout(_under(root, pki)))
     if existing:
         notes.append(f"no first-boot enrollment: the image already has {' and '.join(existing)}")
@@ -157,18 +157,8 @@ def plan_image(
         steps += _unit_steps(
             ENROLL_UNIT, _enroll_unit(agent_unit, provision_command), "makes the key at first boot"
         )
-    if unit_file is None or agent_unit is None:
-        notes.append(f"no {AGENT_UNIT} written: the repository has none (give --unit FILE)")
-    else:
-        steps += _unit_steps(AGENT_UNIT, agent_unit, "runs the agent")
-        for name, directory in ((SYSUSERS, SYSUSERS_DIR), (TMPFILES, TMPFILES_DIR)):
-            beside = unit_file.with_name(name)
-            if beside.is_file():
-                steps.append(
-                    Step(
-                        directory / "edge-agent.conf", f"{directory.name} for the agent", beside.read_bytes()
-                    )
-                )
+    steps += _unit_steps(AGENT_UNIT, agent_unit, "runs the agent")
+    steps += [Step(path, f"{path.parent.name} for the agent", content) for path, content in snippets]
     return ImagePlan(root, steps, notes)
 
 
@@ -186,26 +176,68 @@ def write_image(plan: ImagePlan) -> None:
             write_public(path, step.data)
 
 
-def _enroll_unit(agent_unit: bytes | None, provision_command: str | None) -> bytes:
+def _agent_files(unit_file: Path | None) -> tuple[bytes, list[tuple[PurePosixPath, bytes]]]:
+    """The agent's unit and its sysusers.d and tmpfiles.d snippets, as `install-service` writes them for
+    this installation; or the --unit file, with the snippets beside it where it has them, else the bundled
+    ones (the agent's user and directories are needed whichever unit runs it)."""
+    if unit_file is None:
+        files = service.service_files(service.exec_start_command())
+        unit = files.pop(service.UNIT)
+        return unit, [(PurePosixPath(path), content) for path, content in files.items()]
+    found = []
+    for path, name in service.SNIPPETS:
+        beside = unit_file.with_name(name)
+        content = read_input(beside, name) if beside.is_file() else service.bundled(name)
+        found.append((PurePosixPath(path), content))
+    return read_input(unit_file, "unit file"), found
+
+
+def _installation_note(command: list[str]) -> str:
+    """The device must have the agent where this machine has it: the unit (and the enrollment) start it."""
+    note = f"{AGENT_UNIT} starts {shlex.join(command)}, as here: install edge-agent there on the device too"
+    hidden = service.hidden_from_service(Path(command[0]))
+    if hidden is not None:
+        note += f"; but not under {hidden}, which the service cannot see (give --unit)"
+    return note
+
+
+def _enroll_unit(agent_unit: bytes, provision_command: str | None) -> bytes:
     """The first-boot unit: edge-provision from beside the agent's ExecStart, and the agent's user."""
-    command, settings = "edge-provision", []
-    for line in (agent_unit or b"").decode("utf-8", "replace").splitlines():
+    command, settings = None, []
+    for line in agent_unit.decode("utf-8", "replace").splitlines():
         key, equals, value = line.strip().partition("=")
         if not equals:
             continue
-        if key == "ExecStart" and command == "edge-provision":
-            program = PurePosixPath(value.split()[0].lstrip("-@:+!")) if value.split() else None
-            if program is not None and program.is_absolute() and program.name == "edge-agent":
-                command = str(program.with_name("edge-provision"))
+        if key == "ExecStart" and command is None:
+            command = _provision_command(value)
         elif key in _SHARED_SETTINGS:
             settings.append(f"{key}={value}")
     text = ENROLL_UNIT_TEXT.format(
         marker=FIRST_BOOT_MARKER,
         agent_unit=AGENT_UNIT,
-        command=provision_command or command,
+        command=provision_command or command or "edge-provision",
         settings="".join(f"{setting}\n" for setting in settings),
     )
     return text.encode()
+
+
+def _provision_command(exec_start: str) -> str | None:
+    """edge-provision as the installation ``exec_start`` runs the agent from has it, if it says."""
+    try:
+        words = shlex.split(exec_start)
+    except ValueError:
+        return None
+    if not words:
+        return None
+    program = PurePosixPath(words[0].lstrip("-@:+!"))
+    if not program.is_absolute():
+        return None
+    if program.name == "edge-agent":
+        return str(program.with_name("edge-provision"))
+    # install-service's unit for an installation without the edge-agent script: its Python, as a module.
+    if words[1:3] == ["-m", "edge_agent"]:
+        return shlex.join([str(program), "-m", "provisioning"])
+    return None
 
 
 def _unit_steps(name: str, text: bytes, what: str) -> list[Step]:
@@ -430,7 +462,8 @@ def register(groups: Any, common: list[argparse.ArgumentParser], device_group: A
     parser.add_argument(
         "--unit",
         type=Path,
-        help=f"the agent's systemd unit (default: systemd/{AGENT_UNIT} of the repository)",
+        help="the agent's systemd unit (default: the one `edge-agent install-service` writes, starting "
+        "this installation's edge-agent)",
     )
     parser.add_argument(
         "--provision-command",

@@ -1,2 +1,2 @@
 """Running the agent as a systemd service: the unit, its sysusers.d and tmpfiles.d snippets, a default
-config (copies of the repository's systemd/ directory, shipped in the package), and their installer."""
+config (the only copies: the repository's systemd/ links to them), and their installer."""

@@ -25,6 +25,8 @@ CONFIG = Path("/etc/edge-agent/config.yaml")
 UNIT = Path("/etc/systemd/system/edge-agent.service")
 SYSUSERS = Path("/etc/sysusers.d/edge-agent.conf")
 TMPFILES = Path("/etc/tmpfiles.d/edge-agent.conf")
+# Where each snippet goes, and the name it ships under (in the package, and beside a unit given instead).
+SNIPPETS = ((SYSUSERS, "edge-agent.sysusers.conf"), (TMPFILES, "edge-agent.tmpfiles.conf"))
 FILE_MODE = 0o644
 CONFIG_MODE = 0o640
 # (directory, mode, owned by the service's user): the same as the tmpfiles.d snippet says.
@@ -56,6 +58,17 @@ def render_unit(command: list[str], config: Path = CONFIG) -> bytes:
     (index,) = [i for i, line in enumerate(lines) if line.startswith("ExecStart=")]
     lines[index] = exec_start
     return "\n".join(lines).encode()
+
+
+def service_files(command: list[str]) -> dict[Path, bytes]:
+    """Where the unit (starting ``command``) and the sysusers.d and tmpfiles.d snippets go, with their
+    content: what `install-service` writes and `edge-provision image` seeds an image with."""
+    return {UNIT: render_unit(command)} | {path: bundled(name) for path, name in SNIPPETS}
+
+
+def hidden_from_service(program: Path) -> Path | None:
+    """The directory that hides ``program`` from the service (so that it cannot start), if one does."""
+    return next((hidden for hidden in HIDDEN_FROM_SERVICE if program.is_relative_to(hidden)), None)
 
 
 @dataclass(frozen=True)
@@ -93,11 +106,7 @@ class Installer:
 
     def steps(self) -> list[Step]:
         steps = [self._directory(path, mode, owned) for path, mode, owned in DIRECTORIES]
-        for path, content in (
-            (UNIT, render_unit(self.command)),
-            (SYSUSERS, bundled("edge-agent.sysusers.conf")),
-            (TMPFILES, bundled("edge-agent.tmpfiles.conf")),
-        ):
+        for path, content in service_files(self.command).items():
             steps.append(self._file(path, content, FILE_MODE))
         steps.append(self._config())
         return steps
@@ -209,7 +218,7 @@ def _run(command: list[str]) -> None:
 
 def _warn_if_hidden(command: list[str], say: Callable[[str], None]) -> None:
     program = Path(command[0])
-    if any(program.is_relative_to(hidden) for hidden in HIDDEN_FROM_SERVICE):
+    if hidden_from_service(program) is not None:
         say(
             f"warning: the service cannot start {program}: ProtectHome=yes hides "
             f"{program.parents[-2]} from it. Install edge-agent outside home directories "

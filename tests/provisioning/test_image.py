@@ -12,6 +12,9 @@ from cryptography import x509
 
 from edge_agent.config import BUNDLED_MODELS
 from edge_agent.identity import PkiLayout
+from edge_agent.service import install
+from edge_agent.service.install import SNIPPETS, UNIT, bundled, exec_start_command, service_files
+from provisioning.image import plan_image
 
 from .steps import APP_URI, mode, provision, snapshot
 
@@ -43,7 +46,9 @@ models:
     outputs:
       - { name: pump_score, index: 0 }
 """
-UNIT = b"[Unit]\nDescription=edge-agent\n\n[Service]\nExecStart=edge-agent run /etc/edge-agent/config.yaml\n"
+UNIT_TEXT = (
+    b"[Unit]\nDescription=edge-agent\n\n[Service]\nExecStart=edge-agent run /etc/edge-agent/config.yaml\n"
+)
 
 
 @pytest.fixture
@@ -59,7 +64,7 @@ def inputs(tmp_path: Path) -> dict[str, Path]:
     config, users, unit = tmp_path / "agent.yaml", tmp_path / "users.yaml", tmp_path / "edge-agent.service"
     config.write_text(CONFIG, encoding="utf-8")
     users.write_text("users: {}\n", encoding="utf-8")
-    unit.write_bytes(UNIT)
+    unit.write_bytes(UNIT_TEXT)
     return {"config": config, "users": users, "unit": unit}
 
 
@@ -110,7 +115,7 @@ def test_the_agent_and_the_enrollment_units_are_installed_and_enabled(
     seed(root, inputs)
     units = root / "etc/systemd/system"
 
-    assert (units / "edge-agent.service").read_bytes() == UNIT
+    assert (units / "edge-agent.service").read_bytes() == UNIT_TEXT
     enroll = (units / "edge-agent-enroll.service").read_text()
     assert "ConditionPathExists=/var/lib/edge-agent/enroll-on-first-boot" in enroll
     assert "ExecStart=edge-provision device first-boot" in enroll
@@ -247,3 +252,64 @@ def test_models_beside_the_config_travel_with_their_signatures(root: Path, input
 
     assert (root / "etc/edge-agent/pump.tflite").read_bytes() == (directory / "pump.tflite").read_bytes()
     assert (root / "etc/edge-agent/pump.tflite.sig").read_bytes() == b"a detached signature"
+
+
+def under(root: Path, path: Path) -> Path:
+    return root / path.relative_to("/")
+
+
+def test_without_unit_the_image_gets_what_install_service_writes_for_this_installation(
+    root: Path, inputs: dict[str, Path]
+) -> None:
+    result = provision(
+        "--json", "image", "--root", root, "--config", inputs["config"], "--application-uri", APP_URI
+    )
+
+    assert result.returncode == 0, result.stderr
+    for path, content in service_files(exec_start_command()).items():
+        assert under(root, path).read_bytes() == content, path
+    enroll = (root / "etc/systemd/system/edge-agent-enroll.service").read_text()
+    assert f"ExecStart={Path(exec_start_command()[0]).with_name('edge-provision')} device" in enroll
+    assert os.readlink(root / "etc/systemd/system/multi-user.target.wants/edge-agent.service") == str(UNIT)
+    (note,) = json.loads(result.stdout)["notes"]
+    assert f"starts {exec_start_command()[0]}" in note
+
+
+def test_a_unit_without_snippets_beside_it_gets_the_bundled_ones(root: Path, inputs: dict[str, Path]) -> None:
+    seed(root, inputs)
+
+    assert under(root, UNIT).read_bytes() == UNIT_TEXT
+    for path, name in SNIPPETS:
+        assert under(root, path).read_bytes() == bundled(name), path
+
+
+def test_an_installation_under_home_is_named_in_the_notes_as_one_the_service_cannot_start(
+    root: Path, inputs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(install, "exec_start_command", lambda: ["/home/tech/venv/bin/edge-agent"])
+
+    plan = plan_image(root, inputs["config"], application_uri=APP_URI)
+
+    files = {str(step.device_path): step.data or b"" for step in plan.steps}
+    unit = files["/etc/systemd/system/edge-agent.service"]
+    enroll = files["/etc/systemd/system/edge-agent-enroll.service"]
+    assert b"ExecStart=/home/tech/venv/bin/edge-agent run /etc/edge-agent/config.yaml\n" in unit
+    assert b"ExecStart=/home/tech/venv/bin/edge-provision device first-boot" in enroll
+    assert plan.notes == [
+        "edge-agent.service starts /home/tech/venv/bin/edge-agent, as here: install edge-agent there on the "
+        "device too; but not under /home, which the service cannot see (give --unit)"
+    ]
+
+
+def test_an_agent_run_as_a_python_module_is_enrolled_by_edge_provision_as_one(
+    root: Path, inputs: dict[str, Path]
+) -> None:
+    inputs["unit"].write_text(
+        "[Service]\nExecStart=/opt/edge-agent/bin/python3 -m edge_agent run /etc/edge-agent/config.yaml\n",
+        encoding="utf-8",
+    )
+
+    seed(root, inputs)
+
+    enroll = (root / "etc/systemd/system/edge-agent-enroll.service").read_text()
+    assert "ExecStart=/opt/edge-agent/bin/python3 -m provisioning device first-boot --marker " in enroll
