@@ -11,6 +11,11 @@ Gaps in asyncua 2.1 closed here:
 - It validates the certificate a client names in CreateSession, and only when one is named, but
   never checks that it is the certificate the secure channel was opened with. Here CreateSession on
   a secured channel must name the channel's own certificate, the one whose key the client proved.
+- It validates that certificate on the None channel too, so a client that sends its own (as
+  node-opcua's default client, UaExpert and most GUI clients do) is refused there with
+  BadCertificateUntrusted and filed as rejected. OPC UA Part 4 (CreateSession parameters) says: if
+  the securityPolicyUri is None, the Server shall ignore the ApplicationInstanceCertificate. Here it
+  is removed from the request before asyncua reads it: not validated, not filed, not audited.
 - It lets one connection create session after session, each left registered until activated (with
   no timeout before that); it keeps an activated session with subscriptions after its connection is
   lost; and it lets any new channel take over a session by its authentication token, which is a
@@ -31,12 +36,13 @@ from typing import Any
 from asyncua import Server, ua
 from asyncua.common.utils import Buffer, ServiceError
 from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.crypto.security_policies import SecurityPolicyNone
 from asyncua.crypto.uacrypto import der_from_x509, x509_from_der
 from asyncua.server.binary_server_asyncio import BinaryServer, OPCUAProtocol
 from asyncua.server.internal_server import InternalServer
 from asyncua.server.internal_session import InternalSession, SessionState
 from asyncua.server.uaprocessor import UaProcessor
-from asyncua.ua.ua_binary import struct_from_binary, uatcp_to_binary
+from asyncua.ua.ua_binary import struct_from_binary, struct_to_binary, uatcp_to_binary
 
 from .security import AgentPermissionRuleset, AgentUserManager, UserTokenCertificate
 
@@ -64,6 +70,10 @@ class AgentInternalServer(InternalServer):
         self.max_sessions = max_sessions
         self.max_pending_activation_seconds = ACTIVATION_DEADLINE_S
         self._client_sessions: weakref.WeakSet[AgentSession] = weakref.WeakSet()
+
+    def client_sessions(self) -> list[AgentSession]:
+        """The sessions clients hold now, activated or not."""
+        return list(self._client_sessions)
 
     @property
     def activated_sessions(self) -> int:
@@ -136,7 +146,9 @@ class AgentUaProcessor(UaProcessor):
                 self.name,
             )
             raise ServiceError(ua.StatusCodes.BadSecurityPolicyRejected)
-        if channel.peer_certificate:
+        if channel.URI == SecurityPolicyNone.URI:
+            body = _without_client_certificate(body)
+        elif channel.peer_certificate:
             params = struct_from_binary(ua.CreateSessionParameters, body.copy())
             if _first_certificate(params.ClientCertificate) != channel.peer_certificate:
                 log.warning(
@@ -245,6 +257,15 @@ def _agent_protocol(binary_server: BinaryServer) -> AgentProtocol:
         closing_tasks=binary_server.closing_tasks,
         limits=binary_server.limits,
     )
+
+
+def _without_client_certificate(body: Buffer) -> Buffer:
+    """A CreateSession request body with no client certificate, the rest as it was."""
+    params = struct_from_binary(ua.CreateSessionParameters, body.copy())
+    if not params.ClientCertificate:
+        return body
+    params.ClientCertificate = None
+    return Buffer(struct_to_binary(params))
 
 
 def _first_certificate(der: bytes | None) -> bytes:

@@ -13,6 +13,9 @@
 //   securityMode    "None" | "Sign" | "SignAndEncrypt" (default: SignAndEncrypt, None for policy None)
 //   certificate, privateKey   paths of the client's certificate and key, PEM or DER
 //   applicationUri  the URI in the certificate's subjectAltName
+//   pkiFolder       where the client keeps its own PKI (default: a new folder, removed after the job);
+//                   without "certificate", node-opcua makes its own certificate there on first use, as
+//                   its default client does, and uses it again in later jobs given the same folder
 //   user            {"userName", "password"} | {"certificate", "privateKey"} | absent: anonymous
 //   timeoutMs       the whole job's deadline (default 25000): then {"ok": false, stage "timeout"}
 //   operations      a list, run in order on one session (none is opened if only getEndpoints is asked):
@@ -572,7 +575,7 @@ async function runJob(job, workDir) {
     requestedSessionTimeout: 60000,
     connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 },
     clientCertificateManager: new OPCUACertificateManager({
-      rootFolder: path.join(workDir, "pki"),
+      rootFolder: job.pkiFolder ?? path.join(workDir, "pki"),
       automaticallyAcceptUnknownCertificate: true,
     }),
   };

@@ -20,6 +20,7 @@ from edge_agent.tagstore import TagStore
 
 from .conftest import (
     TAGS,
+    ClientIdentity,
     OneOperator,
     RecordingWriter,
     ServerFactory,
@@ -141,6 +142,26 @@ async def test_subscription_is_notified_of_each_new_reading(
         (1200, Quality.Good),
         (1200, Quality.BadTimeout),
     ]
+
+
+async def test_a_client_certificate_sent_on_the_none_channel_is_ignored(
+    demo_server: AgentOpcUaServer, client_identity: ClientIdentity, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OPC UA Part 4, CreateSession: with the None policy the server ignores the client's certificate."""
+    client = Client(demo_server.endpoint_url, timeout=10)
+    # As node-opcua's default client and GUI clients do: their own (here untrusted) certificate, sent anyway.
+    client.security_policy.host_certificate = client_identity.der
+
+    with caplog.at_level(logging.INFO):
+        async with client:
+            name = await (await tag_node(client, "motor_temperature")).read_display_name()
+
+    assert name.Text == "motor_temperature"
+    assert list(demo_server.pki.rejected.iterdir()) == []
+    refusals = [
+        r for r in caplog.records if r.name.startswith("edge_agent") and "certificate" in r.getMessage()
+    ]
+    assert refusals == []
 
 
 async def test_anonymous_write_is_refused(anonymous_client: Client, writer: RecordingWriter) -> None:
