@@ -80,6 +80,7 @@ def rejected(demo: Demo) -> list[Path]:
 async def test_node_opcua_default_client_browses_reads_and_subscribes_on_none_anonymously(demo: Demo) -> None:
     await wait_until_good(demo, {}, "motor_temperature", "anomaly_score")
     browse = {"op": "browse", "nodeId": "i=85", "depth": 3}
+    tag_view = {"op": "browse", "nodeId": "i=85", "depth": 4}
     read = {"op": "read", "nodeIds": [tag_node_id("motor_temperature"), tag_node_id("anomaly_score")]}
     subscribe = {
         "op": "subscribe",
@@ -89,19 +90,43 @@ async def test_node_opcua_default_client_browses_reads_and_subscribes_on_none_an
         "publishingInterval": 100,
     }
 
-    result = await run_node_client(default_node_job(demo, [browse, read, subscribe]), CLIENT_TIMEOUT_S)
+    result = await run_node_client(
+        default_node_job(demo, [browse, tag_view, read, subscribe]), CLIENT_TIMEOUT_S
+    )
 
     assert result.get("securityPolicy") == "None"
-    found, values, subscribed = operation_results(result)
+    found, tag_refs, values, subscribed = operation_results(result)
+    tag_paths = {
+        ref["nodeId"]: tuple(ref["path"]) for ref in tag_refs["references"] if ref["path"][0] == "EdgeAgent"
+    }
+    assert tag_paths[tag_node_id("motor_temperature")] == (
+        "EdgeAgent",
+        "Tags",
+        "pump_plc",
+        "motor_temperature",
+    )
     shell_paths = {tuple(ref["path"]) for ref in found["references"]}
     assert (SHELL_NAME,) in shell_paths, "the shell is not under Objects"
     assert any(path[0] == SHELL_NAME and len(path) == 3 for path in shell_paths), "the shell shows no content"
-    assert ("EdgeAgent", "Tags") in shell_paths
+    assert ("EdgeAgent", "Tags", "pump_plc") in shell_paths
     assert [value["statusCode"] for value in values["values"]] == ["Good", "Good"]
     assert [item["statusCode"] for item in subscribed["items"]] == ["Good"]
     assert len(subscribed["notifications"]) >= 2, "the subscription delivered no changes"
     assert rejected(demo) == [], "the None channel filed the client's certificate as rejected"
     assert "BadCertificateUntrusted" not in demo.agent.log()
+
+
+async def test_the_demo_offers_none_and_each_secure_policy_with_sign_and_encrypt(demo: Demo) -> None:
+    result = await run_node_client(default_node_job(demo, [{"op": "getEndpoints"}]), CLIENT_TIMEOUT_S)
+
+    [answer] = operation_results(result)
+    offered = {(endpoint["securityPolicy"], endpoint["securityMode"]) for endpoint in answer["endpoints"]}
+    assert offered == {
+        ("None", "None"),
+        ("Basic256Sha256", "SignAndEncrypt"),
+        ("Aes128_Sha256_RsaOaep", "SignAndEncrypt"),
+        ("Aes256_Sha256_RsaPss", "SignAndEncrypt"),
+    }
 
 
 async def test_node_opcua_default_client_cannot_write_on_none(demo: Demo) -> None:
