@@ -11,7 +11,7 @@ from drivers.gpio.factories import pin_factory
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 from .gpio_panel import panel, running
 

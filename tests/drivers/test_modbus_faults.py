@@ -10,7 +10,7 @@ import pytest
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 from .modbus_peers import Tables, pty_pair, pymodbus_rtu, pymodbus_tcp
 from .rogue_modbus import rogue_server

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from edge_agent.quality import Quality
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 from .modbus_peers import Tables, pymodbus_tcp
 from .rogue_modbus import rogue_server

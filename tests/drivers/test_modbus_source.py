@@ -16,7 +16,7 @@ from drivers.modbus.source import ModbusSource
 from edge_agent.quality import Quality
 from edge_agent.simulator.modbus_device import SimulatedPumpDevice
 from edge_agent.tagstore import TagStore
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 from .modbus_peers import Tables, modbus_tk_tcp, pty_pair, pymodbus_rtu, pymodbus_tcp
 

@@ -9,7 +9,7 @@ import pytest
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 from .rogue_modbus import coil_value, discrete_value, holding_value, input_value, rogue_server
 from .test_modbus_source import source, start, stop

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,12 +13,6 @@ from pathlib import Path
 
 SERVING = re.compile(r"serving OPC UA at (opc\.tcp://\S+)")
 PUMP = re.compile(r"simulated pump: Modbus TCP 127\.0\.0\.1:(\d+)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class AgentProcess:

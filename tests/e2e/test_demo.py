@@ -16,8 +16,9 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from edge_agent.config import load_config
 from edge_agent.demo import DEMO_CONFIG
+from tests.support.ports import free_port
 
-from .agent_process import PUMP, SERVING, AgentProcess, free_port
+from .agent_process import PUMP, SERVING, AgentProcess
 
 TAGS_NS = "urn:edge-agent:tags"
 FAULT_REGISTER = 10

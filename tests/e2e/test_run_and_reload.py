@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from asyncua import Client, ua
 
-from .agent_process import AgentProcess, free_port, wait_for_log
+from tests.support.ports import free_port
+
+from .agent_process import AgentProcess, wait_for_log
 
 TAGS_NS = "urn:edge-agent:tags"
 

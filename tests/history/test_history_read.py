@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from edge_agent.opcua.history_read import MAX_VALUES_PER_RESPONSE, enable_histor
 from edge_agent.opcua.tag_values import DATA_TYPES
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, TagInfo
+from tests.support.ports import free_port
 
 from .conftest import history_config, running_store
 
@@ -28,13 +28,6 @@ TAGS = [TEMPERATURE, SPEED, DOOR, STATE]
 # Readings one second apart from here, so that timestamps are easy to name in a request; an hour ago,
 # well within the retention span.
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def ns(at: datetime) -> int:

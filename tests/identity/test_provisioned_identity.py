@@ -4,7 +4,6 @@ to start with one that cannot work, rather than replacing it with a self-signed 
 from __future__ import annotations
 
 import logging
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from provisioning.device import init_device
 from provisioning.enroll import import_certificate
 from provisioning.files import private_key_pem, write_private
 from provisioning.issue import sign_request
+from tests.support.ports import free_port
 
 APP_URI = "urn:acme:plant3:pump-17"
 DEVICE = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "pump 17")])
@@ -90,13 +90,6 @@ def test_a_provisioned_certificate_not_valid_yet_refuses_start_and_names_the_clo
 
     with pytest.raises(CertificateValidityError, match=r"is not valid before .* set the clock"):
         start_agent_identity(layout)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def agent_server(layout: PkiLayout, certificate_warning: str = "30d") -> AgentOpcUaServer:

@@ -9,7 +9,7 @@ from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from tests.inference.feeding import HERE, model_config, pipeline_for
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 SLOW = HERE / "slow.tflite"  # about 100 ms an invocation here
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from edge_agent.opcua import NAMESPACE_URI, AgentOpcUaServer, UserDirectory
 from edge_agent.quality import Quality
 from edge_agent.tags import TagInfo, TagValue
 from edge_agent.tagstore import TagStore
+from tests.support.ports import free_port
 
 SERVER_URI = "urn:edge-agent:test-pump"
 CLIENT_URI = "urn:test:opcua-client"
@@ -37,13 +37,6 @@ TAGS = [
     TagInfo("door_open", "panel", "bool"),
     TagInfo("state_text", "panel", "string"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def opcua_config(

@@ -19,9 +19,10 @@ from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
-from tests.waiting import eventually
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
-from .conftest import ServerFactory, free_port, opcua_config, tag_node
+from .conftest import ServerFactory, opcua_config, tag_node
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = struct.Struct("<3scI")

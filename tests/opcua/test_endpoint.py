@@ -10,8 +10,9 @@ from asyncua import Client, ua
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua.server import InsecureEndpointError
 from edge_agent.tagstore import TagStore
+from tests.support.ports import free_port
 
-from .conftest import SERVER_URI, ServerFactory, free_port, opcua_config
+from .conftest import SERVER_URI, ServerFactory, opcua_config
 
 
 @pytest.mark.parametrize("opt_in", ["none_policy", "anonymous_read"])

@@ -24,7 +24,7 @@ from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
 from tests.aas.conftest import FULL_CONFIG
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 from .conftest import (
     ClientIdentity,

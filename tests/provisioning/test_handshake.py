@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,12 @@ from edge_agent.identity import PkiLayout
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.tags import TagInfo
 from edge_agent.tagstore import TagStore
+from tests.support.ports import free_port
 
 from .steps import Site
 
 SERVER_URI = "urn:acme:plant3:pump-17"
 CLIENT_URI = "urn:acme:plant3:scada"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def agent_server(layout: PkiLayout) -> AgentOpcUaServer:

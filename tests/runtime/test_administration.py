@@ -13,8 +13,8 @@ from aas_core3 import jsonization
 from edge_agent.aas import verify
 from edge_agent.runtime.agent import AgentRuntime
 from edge_agent.runtime.supervisor import Supervisor
-from tests.opcua.conftest import free_port
-from tests.waiting import eventually
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 CONFIG = """\
 asset:

@@ -20,9 +20,9 @@ from edge_agent.identity.signatures import PKI_ENVIRONMENT, signature_file
 from edge_agent.runtime.agent import AgentRuntime
 from edge_agent.runtime.supervisor import Supervisor
 from provisioning import signing, trust_cli
-from tests.opcua.conftest import free_port
 from tests.provisioning.steps import make_ca
-from tests.waiting import eventually
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 CONFIG = """\
 asset:

@@ -18,7 +18,7 @@ from edge_agent.demo import DEMO_CONFIG
 from edge_agent.quality import Quality
 from edge_agent.simulator import SimulatedPumpDevice
 from edge_agent.tagstore import TagStore
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 
 def demo_pump_source(port: int) -> Any:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from edge_agent.logs import JournalFormatter, JsonFormatter
-from tests.e2e.agent_process import AgentProcess, free_port
+from tests.e2e.agent_process import AgentProcess
+from tests.support.ports import free_port
 
 from .test_notify import CONFIG
 

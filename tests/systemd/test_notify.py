@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from edge_agent.runtime.systemd_notify import monotonic_usec
-from tests.e2e.agent_process import AgentProcess, free_port
+from tests.e2e.agent_process import AgentProcess
+from tests.support.ports import free_port
 
 from .notify_socket import Message, NotifySocket, has
 

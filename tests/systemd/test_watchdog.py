@@ -19,8 +19,8 @@ from edge_agent.runtime import health
 from edge_agent.runtime.agent import AgentRuntime
 from edge_agent.runtime.health import RETRY_PAUSE_MAX_S, HealthCheck
 from edge_agent.runtime.systemd_notify import Notifier, SystemdService
-from tests.e2e.agent_process import free_port
-from tests.waiting import eventually
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 from .notify_socket import NotifySocket, has
 
