@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,12 +10,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from edge_agent.identity.layout import PRIVATE_DIR_MODE
-
 from .ca_index import CaIndex
 from .ca_store import CaDirectory, SiteCa
 from .errors import InputError, ProvisioningError
-from .files import private_key_pem, write_private, write_public
+from .files import make_private_dir, private_key_pem, write_private, write_public
 from .name_constraints import PermittedNames
 from .validity import BACKDATE, utc_now
 
@@ -44,7 +41,7 @@ def init_ca(
         raise InputError(f"--valid-days must be at least 1 (got {valid_days})")
     permitted = permitted or PermittedNames()
     directory = CaDirectory(root)
-    _make_private_dir(root)
+    make_private_dir(root)
     with directory.locked():
         existing = [path.name for path in directory.files if path.exists()]
         if existing:
@@ -103,14 +100,3 @@ def build_ca_certificate(
         # RFC 5280 4.2.1.10: conforming CAs mark name constraints critical.
         builder = builder.add_extension(constraints, critical=True)
     return builder.sign(key, hashes.SHA256())
-
-
-def _make_private_dir(root: Path) -> None:
-    try:
-        root.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-    except FileExistsError:
-        raise InputError(f"{root} exists and is not a directory") from None
-    except OSError as exc:
-        raise InputError(f"cannot create {root}: {exc.strerror}") from None
-    # The CA key lives here: the directory is the owner's alone, whatever the umask or its old mode.
-    os.chmod(root, PRIVATE_DIR_MODE)

@@ -16,12 +16,11 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from edge_agent.identity import PkiLayout, certificate_thumbprint
+from edge_agent.identity.certificates import chain_problem, is_self_signed
 
-from .chain import chain_problem
 from .device import is_self_signed_by_agent, pending_key_path, pending_request_path
 from .errors import InputError, ProvisioningError, VerificationFailed
 from .files import load_request, load_rsa_private_key, read_input, write_private, write_public
@@ -54,11 +53,11 @@ def import_certificate(
     if not certificates:
         raise InputError("no certificate to import")
     leaf, rest = certificates[0], list(certificates[1:])
-    anchor = ca or next((c for c in rest if _self_signed(c)), None)
+    anchor = ca or next((c for c in rest if is_self_signed(c)), None)
     if anchor is None:
         raise InputError("the file holds no CA certificate to verify the chain with: give --ca CA_CERT")
     # Other roots in the file are not trusted for being there: only the anchor is.
-    intermediates = [c for c in rest if c != anchor and not _self_signed(c)]
+    intermediates = [c for c in rest if c != anchor and not is_self_signed(c)]
     key_path = pending_key_path(layout) if pending_key_path(layout).exists() else layout.private_key
     if not key_path.exists():
         raise ProvisioningError(f"{layout.root} holds no device key: run `edge-provision device init` first")
@@ -128,16 +127,6 @@ def _requested_uri(layout: PkiLayout) -> str:
     if len(uris) != 1:
         raise InputError(f"{path} does not name one application URI: give --application-uri")
     return uris[0]
-
-
-def _self_signed(certificate: x509.Certificate) -> bool:
-    if certificate.issuer != certificate.subject:
-        return False
-    try:
-        certificate.verify_directly_issued_by(certificate)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
 
 
 def _der(certificate: x509.Certificate) -> bytes:

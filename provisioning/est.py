@@ -25,13 +25,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from edge_agent.identity import PkiLayout
+from edge_agent.identity.certificates import chain_problem, is_ca, is_root
 
-from .chain import chain_problem
 from .device import DeviceRequest, pending_key_path, pending_request_path
 from .enroll import Enrolled, import_certificate
 from .errors import InputError, ProvisioningError, VerificationFailed
@@ -124,7 +123,7 @@ def trust_anchors_of(layout: PkiLayout) -> list[x509.Certificate]:
             certificates = load_certificates(path)
         except InputError:
             continue
-        anchors += [c for c in certificates if _is_ca(c)]
+        anchors += [c for c in certificates if is_ca(c)]
     if not anchors:
         raise InputError(
             f"{layout.trusted_certs} holds no CA certificate to authenticate the EST server with: "
@@ -260,7 +259,7 @@ def enroll(
         issued = client.simple_reenroll(made.request) if reenroll else client.simple_enroll(made.request)
         leaf = _issued_for(issued, made)
         others = [c for c in issued if c != leaf]
-        if not any(_is_root(c) for c in others):
+        if not any(is_root(c) for c in others):
             others += client.ca_certificates()
         anchor = _anchor_for(leaf, others, utc_now(now))
     except HeldForApproval as exc:
@@ -313,7 +312,7 @@ def _issued_for(issued: Sequence[x509.Certificate], made: DeviceRequest) -> x509
     for certificate in issued:
         if certificate.public_key() == public_key:
             return certificate
-    end_entities = [c for c in issued if not _is_ca(c)]
+    end_entities = [c for c in issued if not is_ca(c)]
     if end_entities:
         return end_entities[0]  # `enroll import` refuses it, saying for which key it is
     raise EstError("the EST server's answer holds no certificate for this device")
@@ -323,8 +322,8 @@ def _anchor_for(
     leaf: x509.Certificate, others: Sequence[x509.Certificate], now: datetime
 ) -> x509.Certificate | None:
     """The root among ``others`` that ``leaf`` chains up to; during a CA rollover /cacerts has two."""
-    roots = [c for c in others if _is_root(c)]
-    intermediates = [c for c in others if not _is_root(c)]
+    roots = [c for c in others if is_root(c)]
+    intermediates = [c for c in others if not is_root(c)]
     for root in roots:
         if chain_problem(leaf, root, intermediates, now) is None:
             return root
@@ -344,23 +343,6 @@ def _certificates(content: bytes, operation: str) -> list[x509.Certificate]:
     if not certificates:
         raise EstError(f"the EST server's answer to {operation} holds no certificate")
     return certificates
-
-
-def _is_ca(certificate: x509.Certificate) -> bool:
-    try:
-        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        return False
-
-
-def _is_root(certificate: x509.Certificate) -> bool:
-    if certificate.issuer != certificate.subject or not _is_ca(certificate):
-        return False
-    try:
-        certificate.verify_directly_issued_by(certificate)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
 
 
 def _message(content: bytes) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cryptography import x509
@@ -9,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from edge_agent.identity import write_atomically
-from edge_agent.identity.layout import PRIVATE_FILE_MODE, PUBLIC_FILE_MODE
+from edge_agent.identity.layout import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE
 
 from .errors import InputError
 
@@ -76,6 +77,18 @@ def write_public(path: Path, data: bytes) -> None:
 
 def write_private(path: Path, data: bytes) -> None:
     _write(path, data, PRIVATE_FILE_MODE)
+
+
+def make_private_dir(directory: Path) -> None:
+    """Create ``directory`` (and its parents) for a private key: the owner's alone, 0700."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    except FileExistsError:
+        raise InputError(f"{directory} exists and is not a directory") from None
+    except OSError as exc:
+        raise InputError(f"cannot create {directory}: {exc.strerror}") from None
+    # Whatever the umask or the directory's old mode.
+    os.chmod(directory, PRIVATE_DIR_MODE)
 
 
 def check_output(path: Path) -> None:

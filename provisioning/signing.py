@@ -11,7 +11,6 @@ edge_agent.identity.signatures.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,13 +23,12 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edge_agent.identity import PkiLayout
-from edge_agent.identity.layout import PRIVATE_DIR_MODE
 from edge_agent.identity.signatures import SignatureError, load_signers, signature_file, signer_of
 
 from .ca_index import IssuedRecord
 from .ca_store import SiteCa
 from .errors import InputError, ProvisioningError, VerificationFailed
-from .files import check_output, load_certificates, read_input, write_private, write_public
+from .files import check_output, load_certificates, make_private_dir, read_input, write_private, write_public
 from .validity import BACKDATE, utc_now
 
 SignerKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -112,7 +110,7 @@ def issue_signer(
     if ca.certificate.not_valid_after_utc <= start:
         raise ProvisioningError(f"the CA certificate {ca.directory.certificate} has expired; make a new CA")
     files = SignerFiles(output)
-    _make_private_dir(output)
+    make_private_dir(output)
     there = [path.name for path in (files.key, files.certificate) if path.exists()]
     if there:
         raise ProvisioningError(
@@ -291,14 +289,3 @@ def _key_pem(key: SignerKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-
-
-def _make_private_dir(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-    except FileExistsError:
-        raise InputError(f"{directory} exists and is not a directory") from None
-    except OSError as exc:
-        raise InputError(f"cannot create {directory}: {exc.strerror}") from None
-    # The signing key lives here: the directory is the owner's alone, whatever the umask.
-    os.chmod(directory, PRIVATE_DIR_MODE)

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from edge_agent.identity import PkiLayout, certificate_thumbprint
+from edge_agent.identity.certificates import is_ca
 
 from .errors import InputError, ProvisioningError
 from .files import is_pem, load_certificates, write_public
@@ -66,7 +67,7 @@ class Entry:
             "thumbprint": self.thumbprint,
             "not_after": certificate.not_valid_after_utc.isoformat(),
             "expired": certificate.not_valid_after_utc < now,
-            "ca": _is_ca(certificate),
+            "ca": is_ca(certificate),
             "application_uri": uris[0] if uris else None,
             "file": str(self.path),
         }
@@ -158,21 +159,14 @@ def parse_thumbprint(text: str) -> str:
 
 def _unfit(certificate: x509.Certificate, place: str) -> str | None:
     subject = certificate.subject.rfc4514_string()
-    if place == "issuer" and not _is_ca(certificate):
+    if place == "issuer" and not is_ca(certificate):
         return f"{subject} is not a CA (no basicConstraints cA=TRUE); an issuer must be one"
-    if place == "signer" and not (_is_ca(certificate) or _signs_code(certificate)):
+    if place == "signer" and not (is_ca(certificate) or _signs_code(certificate)):
         return (
             f"{subject} is neither a CA nor a signing certificate (extendedKeyUsage codeSigning): "
             "no signature could chain up to it"
         )
     return None
-
-
-def _is_ca(certificate: x509.Certificate) -> bool:
-    try:
-        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        return False
 
 
 def _signs_code(certificate: x509.Certificate) -> bool:

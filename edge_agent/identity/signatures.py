@@ -38,13 +38,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import (
-    Criticality,
-    ExtensionPolicy,
-    PolicyBuilder,
-    Store,
     VerificationError,
 )
 
+from .certificates import chain_verifier
 from .layout import PkiLayout
 
 log = logging.getLogger(__name__)
@@ -233,18 +230,7 @@ def _check_signer(
     problem = _signing_usage_problem(signer)
     if problem:
         raise SignatureError(f"the signer's certificate {who} {problem}")
-    verifier = (
-        PolicyBuilder()
-        .time(now)
-        .store(Store(signers.anchors))
-        .extension_policies(
-            ca_policy=ExtensionPolicy.permit_all().require_present(
-                x509.BasicConstraints, Criticality.AGNOSTIC, _is_ca
-            ),
-            ee_policy=ExtensionPolicy.permit_all(),
-        )
-        .build_client_verifier()
-    )
+    verifier = chain_verifier(signers.anchors, now)
     try:
         chain = verifier.verify(signer, [c for c in carried if c != signer]).chain
     except VerificationError as exc:
@@ -269,13 +255,6 @@ def _signing_usage_problem(certificate: x509.Certificate) -> str | None:
     if not (usage.digital_signature or usage.content_commitment):
         return "has a keyUsage without digitalSignature: its key may not sign"
     return None
-
-
-def _is_ca(
-    _policy: x509.verification.Policy, _certificate: x509.Certificate, value: x509.BasicConstraints
-) -> None:
-    if not value.ca:
-        raise ValueError("an issuer must have basicConstraints cA=TRUE")
 
 
 def _check_revocation(
