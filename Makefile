@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench soak clean
+.PHONY: demo test test-fast lint bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ systemd-tools:
 
 test: $(TEST_STAMP) $(INTEROP_STAMP) systemd-tools
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The inner loop: everything but the interop, systemd and slow tests (tests/conftest.py marks them).
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not interop and not systemd and not slow"
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -125,6 +126,7 @@ def mutated_demo(draw: st.DrawFn) -> Any:
     return data
 
 
+@pytest.mark.slow
 @settings(
     max_examples=300,
     deadline=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -70,6 +71,7 @@ def mutated_demo(draw: st.DrawFn) -> str:
     return stream.getvalue()
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_demo())
 def test_a_mutated_demo_config_loads_or_reports_placed_problems(text: str) -> None:

@@ -88,6 +88,7 @@ async def test_a_device_answering_near_its_timeout_is_read_and_slows_nobody_else
             await stop(healthy_task)
 
 
+@pytest.mark.slow
 async def test_a_device_down_for_long_is_read_again_within_2_s_of_its_return() -> None:
     async with rogue_server("silent") as rogue:
         faulty_source = source(

@@ -197,6 +197,7 @@ def rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
+@pytest.mark.slow
 async def test_fifty_half_sent_messages_keep_the_server_under_150_mb(
     server_process: tuple[int, subprocess.Popen[str]],
 ) -> None:
