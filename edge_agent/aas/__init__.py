@@ -8,13 +8,14 @@ from .condition import ModelInfo
 from .environment import build_environment, verify
 from .export import to_json, to_xml, write_aasx
 from .ids import SubmodelIds
-from .model_facts import describe_models
+from .model_facts import describe_models, model_info
 
 __all__ = [
     "ModelInfo",
     "SubmodelIds",
     "build_environment",
     "describe_models",
+    "model_info",
     "to_json",
     "to_xml",
     "verify",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from edge_agent.config.model_files import resolve_model_file
 from edge_agent.config.schema import AgentConfig
@@ -40,4 +41,27 @@ def describe_models(config: AgentConfig) -> dict[str, dict[str, Any]]:
             if card.get(key) is not None:
                 info[key] = str(card[key]).strip()
         described[model.name] = info
+    return described
+
+
+class RunningModel(Protocol):
+    """What a running model tells of itself (an inference pipeline)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def statistics(self) -> dict[str, Any]: ...
+
+
+def model_info(config: AgentConfig, running: Iterable[RunningModel]) -> dict[str, dict[str, Any]]:
+    """What the shell's Condition Monitoring submodel says of each model: card facts and run statistics."""
+    described = describe_models(config)
+    for model in running:
+        statistics = model.statistics()
+        info = described.setdefault(model.name, {})
+        if statistics.get("sha256"):
+            info["sha256"] = statistics["sha256"]
+        info["inferences"] = statistics["invocations"]
+        if "latency_ms" in statistics:
+            info["latency_ms"] = statistics["latency_ms"]
     return described

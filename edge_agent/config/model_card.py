@@ -13,6 +13,7 @@ from drivers.base_config import ConfigPath, config_error
 from edge_agent.inference.card import card_path, load_card
 
 from .messages import explain
+from .model_files import resolve_model_file
 
 CARD_KEYS = ("sha256", "every", "num_threads", "inputs", "normalize", "outputs")
 """The keys of a model's entry that its model card may give instead of the config."""
@@ -34,15 +35,13 @@ class ModelCard:
 
 def card_beside(data: dict[str, Any], info: ValidationInfo) -> ModelCard | None:
     """The card beside the file the entry names; None when there is none (or no such file yet)."""
-    from .model_files import resolve_model_file  # it imports ModelConfig, whose module imports this one
-
     file, name = data.get("file"), data.get("name")
     if not isinstance(file, str) or not file:
         return None
     config_dir = Path((info.context or {}).get("config_dir") or Path.cwd())
     try:
         # It reads only `name` and `file`; the entry is not a ModelConfig yet.
-        model_file = resolve_model_file(_FileReference(str(name), file), config_dir)  # type: ignore[arg-type]
+        model_file = resolve_model_file(_FileReference(str(name), file), config_dir)
     except FileNotFoundError:
         return None  # reported as a problem of `file`, where the config is checked as a whole
     path = card_path(model_file)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import models
-
-from .inference import ModelConfig
 
 BUNDLED_MODELS = Path(models.__file__).parent
 
 
-def resolve_model_file(cfg: ModelConfig, config_dir: Path) -> Path:
+class ModelFileReference(Protocol):
+    """What of a model entry names its file: a ModelConfig, or an entry not validated yet."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def file(self) -> str: ...
+
+
+def resolve_model_file(cfg: ModelFileReference, config_dir: Path) -> Path:
     """The file a model entry names.
 
     A name with a '/' is a path, relative to the config file's directory unless absolute. A bare name is

@@ -151,6 +151,10 @@ class ModelPipeline:
             "on the event loop" if self.inline else "in its own thread",
         )
 
+    @property
+    def name(self) -> str:
+        return self.config.name
+
     def statistics(self) -> dict[str, object]:
         """What the model is and how it has run, JSON-ready."""
         count = min(self.invocations, LATENCY_HISTORY)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 
-from edge_agent.aas import build_environment, describe_models, to_json
+from edge_agent.aas import build_environment, model_info, to_json
 
 if TYPE_CHECKING:
     from .agent import AgentRuntime
@@ -90,7 +90,7 @@ class RuntimeAdministration:
             build_environment(
                 runtime.config,
                 certificate_der=der,
-                model_info=model_info(runtime),
+                model_info=model_info(runtime.config, runtime.pipelines),
                 values=runtime.store.snapshot(),
             )
         )
@@ -107,17 +107,3 @@ def _history(runtime: AgentRuntime) -> dict[str, Any] | None:
         "queued": store.queued,
         "dropped": store.dropped,
     }
-
-
-def model_info(runtime: AgentRuntime) -> dict[str, dict[str, Any]]:
-    """What the shell's Condition Monitoring submodel says of each model: card facts and run statistics."""
-    described = describe_models(runtime.config)
-    for pipeline in runtime.pipelines:
-        statistics = pipeline.statistics()
-        info = described.setdefault(pipeline.config.name, {})
-        if statistics.get("sha256"):
-            info["sha256"] = statistics["sha256"]
-        info["inferences"] = statistics["invocations"]
-        if "latency_ms" in statistics:
-            info["latency_ms"] = statistics["latency_ms"]
-    return described

@@ -13,7 +13,7 @@ from aas_core3 import types as aas
 
 from drivers.base import Source
 from drivers.registry import build_source
-from edge_agent.aas import build_environment
+from edge_agent.aas import build_environment, model_info
 from edge_agent.config import ConfigError, ConfigProblem, resolve_model_file
 from edge_agent.history import HistoryStore
 from edge_agent.identity import UserFileError, UserStore
@@ -23,7 +23,7 @@ from edge_agent.quality import Quality
 from edge_agent.tags import Reading, now_ns
 from edge_agent.tagstore import TagStore
 
-from .administration import ReloadRequest, RuntimeAdministration, model_info
+from .administration import ReloadRequest, RuntimeAdministration
 from .restart import keep_running
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class AgentRuntime:
         return build_environment(
             self.config,
             certificate_der=certificate_der,
-            model_info=model_info(self),
+            model_info=model_info(self.config, self.pipelines),
             values=self.store.snapshot(),
         )
 
