@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from edge_agent.config.opcua import OpcUaConfig
 from edge_agent.identity import build_self_signed_certificate
-from edge_agent.identity.users import AgentUser, Role
+from edge_agent.identity.users import AgentUser, Role, ScryptCost, UserFile, UserStore
 from edge_agent.opcua import NAMESPACE_URI, AgentOpcUaServer, UserDirectory
 from edge_agent.quality import Quality
 from edge_agent.tags import TagInfo, TagValue
@@ -242,3 +242,27 @@ def operator_session(
                 yield client
 
     return connect
+
+
+# Users of a real users file: one password for all, hashed cheaply so that logins stay quick in tests.
+USER_PASSWORD = "correct horse"
+CHEAP_SCRYPT = ScryptCost(ln=4)
+
+
+def user_store(path: Path, users: Mapping[str, Role]) -> UserStore:
+    """A users file at ``path`` holding ``users`` (each with USER_PASSWORD), loaded as the agent loads it."""
+    file = UserFile(path)
+    for name, role in users.items():
+        file.add(name, role, USER_PASSWORD, cost=CHEAP_SCRYPT)
+    file.write()
+    return UserStore.load(file.path, cost=CHEAP_SCRYPT)
+
+
+async def signed_in(
+    server: AgentOpcUaServer, identity: ClientIdentity, name: str, password: str = USER_PASSWORD
+) -> Client:
+    """A SignAndEncrypt client with ``identity``'s certificate, logging in as ``name``; not connected yet."""
+    client = await secure_client(server, identity)
+    client.set_user(name)
+    client.set_password(password)
+    return client

@@ -12,9 +12,9 @@ from asyncua import Client, Node, ua
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from tests.opcua.test_shell import administration, full_config, shell_store
-from tests.opcua.test_user_access import server, signed_in
+from tests.opcua.test_user_access import server
 
-from .conftest import ClientIdentity, tag_node
+from .conftest import ClientIdentity, signed_in, tag_node
 
 __all__ = ["administration", "full_config", "server", "shell_store"]
 

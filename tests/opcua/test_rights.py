@@ -13,7 +13,7 @@ from asyncua import Client, ua
 
 from edge_agent.aas import build_environment
 from edge_agent.config import AgentConfig
-from edge_agent.identity.users import Role, ScryptCost, UserFile, UserStore
+from edge_agent.identity.users import Role, UserStore
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua import security as security_module
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
@@ -21,19 +21,21 @@ from edge_agent.tagstore import TagStore
 from tests.opcua.test_shell import StubAdministration, administration, full_config, shell_store
 
 from .conftest import (
+    USER_PASSWORD,
     ClientIdentity,
     RecordingWriter,
     ServerFactory,
     opcua_config,
-    secure_client,
     shell_server,
     trust,
+    user_store,
+)
+from .conftest import (
+    signed_in as signed_in_as,
 )
 
 __all__ = ["administration", "full_config", "shell_store"]
 
-CHEAP = ScryptCost(ln=4)
-PASSWORD = "correct horse"
 USERS = {"oscar": Role.OBSERVER, "olivia": Role.OPERATOR, "erik": Role.ENGINEER, "sam": Role.SECURITY_ADMIN}
 
 # The README's table: what each role may do.
@@ -62,12 +64,7 @@ class ThreadRecordingStore:
 
 @pytest.fixture
 def users(tmp_path: Path) -> ThreadRecordingStore:
-    users = UserFile(tmp_path / "users.json")
-    for name, role in USERS.items():
-        users.add(name, role, PASSWORD, cost=CHEAP)
-    users.add("admin", Role.OBSERVER, PASSWORD, cost=CHEAP)
-    users.write()
-    return ThreadRecordingStore(UserStore.load(users.path, cost=CHEAP))
+    return ThreadRecordingStore(user_store(tmp_path / "users.json", {**USERS, "admin": Role.OBSERVER}))
 
 
 @pytest.fixture
@@ -90,10 +87,7 @@ async def server(
 
 async def signed_in(server: AgentOpcUaServer, identity: ClientIdentity, name: str, password: str) -> Client:
     trust(server, identity)
-    client = await secure_client(server, identity)
-    client.set_user(name)
-    client.set_password(password)
-    return client
+    return await signed_in_as(server, identity, name, password)
 
 
 async def what_may(client: Client) -> set[str]:
@@ -125,7 +119,7 @@ async def test_each_role_may_do_what_the_table_says_and_nothing_more(
 ) -> None:
     found = {}
     for name, role in USERS.items():
-        async with await signed_in(server, client_identity, name, PASSWORD) as client:
+        async with await signed_in(server, client_identity, name, USER_PASSWORD) as client:
             found[role] = await what_may(client)
     assert found == ALLOWED
     assert len(writer.writes) == 3  # Operator, Engineer, SecurityAdmin
@@ -139,7 +133,7 @@ async def test_admin_is_a_name_like_any_other(
     with pytest.raises(ua.uaerrors.BadUserAccessDenied):
         async with await signed_in(server, client_identity, "admin", "anything at all"):
             pass
-    async with await signed_in(server, client_identity, "admin", PASSWORD) as client:
+    async with await signed_in(server, client_identity, "admin", USER_PASSWORD) as client:
         assert await what_may(client) == ALLOWED[Role.OBSERVER]
 
 
@@ -159,12 +153,12 @@ async def test_repeated_failures_lock_a_name_out_until_the_lockout_ends(
             async with await signed_in(server, client_identity, "olivia", "wrong password"):
                 pass
     with pytest.raises(ua.uaerrors.BadUserAccessDenied):
-        async with await signed_in(server, client_identity, "olivia", PASSWORD):
+        async with await signed_in(server, client_identity, "olivia", USER_PASSWORD):
             pass  # locked out: even the right password is refused
-    async with await signed_in(server, client_identity, "oscar", PASSWORD):
+    async with await signed_in(server, client_identity, "oscar", USER_PASSWORD):
         pass  # another name is not
     now[0] += security_module.LOCKOUT_S + 1
-    async with await signed_in(server, client_identity, "olivia", PASSWORD):
+    async with await signed_in(server, client_identity, "olivia", USER_PASSWORD):
         pass
     logins = [
         record.audit for record in caplog.records if getattr(record, "audit", {}).get("event") == "login"
@@ -180,7 +174,7 @@ async def test_calls_and_refused_writes_are_audited_with_who_and_what(
     server: AgentOpcUaServer, client_identity: ClientIdentity, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="edge_agent.audit")
-    async with await signed_in(server, client_identity, "oscar", PASSWORD) as client:
+    async with await signed_in(server, client_identity, "oscar", USER_PASSWORD) as client:
         await what_may(client)
     entries = [record.audit for record in caplog.records if hasattr(record, "audit")]
     calls = {(entry["method"], entry["result"]) for entry in entries if entry["event"] == "call"}
@@ -210,7 +204,7 @@ async def test_each_refused_login_is_logged_once_with_its_reason(
     manager: Any = server._server.iserver.user_manager  # type: ignore[union-attr]
     manager.guard._clock = lambda: 1000.0
     caplog.set_level(logging.INFO)
-    for name, password in [("olivia", "wrong password"), ("nobody", PASSWORD)]:
+    for name, password in [("olivia", "wrong password"), ("nobody", USER_PASSWORD)]:
         with pytest.raises(ua.uaerrors.BadUserAccessDenied):
             async with await signed_in(server, client_identity, name, password):
                 pass
@@ -220,7 +214,7 @@ async def test_each_refused_login_is_logged_once_with_its_reason(
                 pass
     caplog.clear()
     with pytest.raises(ua.uaerrors.BadUserAccessDenied):
-        async with await signed_in(server, client_identity, "olivia", PASSWORD):
+        async with await signed_in(server, client_identity, "olivia", USER_PASSWORD):
             pass
 
     assert refusals(caplog) == [
@@ -248,7 +242,7 @@ async def test_a_login_without_a_user_store_is_logged_as_such(
     caplog.set_level(logging.INFO)
     async with running_server(opcua_config(tmp_path / "bare-pki")) as bare:
         with pytest.raises(ua.uaerrors.BadUserAccessDenied):
-            async with await signed_in(bare, client_identity, "olivia", PASSWORD):
+            async with await signed_in(bare, client_identity, "olivia", USER_PASSWORD):
                 pass
 
     assert refusals(caplog) == ["refused a login with user name 'olivia': no user store is configured"]

@@ -12,7 +12,7 @@ from asyncua import Client, Node, ua
 
 from edge_agent.aas import build_environment
 from edge_agent.config import AgentConfig
-from edge_agent.identity.users import Role, ScryptCost, UserFile, UserStore
+from edge_agent.identity.users import Role
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from edge_agent.tagstore import TagStore
@@ -24,16 +24,15 @@ from .conftest import (
     ServerFactory,
     log_in_as_operator,
     opcua_config,
-    secure_client,
     shell_server,
+    signed_in,
     tag_node,
     trust,
+    user_store,
 )
 
 __all__ = ["administration", "full_config", "shell_store"]
 
-CHEAP = ScryptCost(ln=4)
-PASSWORD = "correct horse"
 USERS = {"oscar": Role.OBSERVER, "olivia": Role.OPERATOR, "erik": Role.ENGINEER}
 READ = ua.AccessLevel.CurrentRead.mask
 READ_WRITE = READ | ua.AccessLevel.CurrentWrite.mask
@@ -48,26 +47,15 @@ async def server(
     administration: StubAdministration,
     client_identity: ClientIdentity,
 ) -> AsyncIterator[AgentOpcUaServer]:
-    users = UserFile(tmp_path / "users.json")
-    for name, role in USERS.items():
-        users.add(name, role, PASSWORD, cost=CHEAP)
-    users.write()
     async with shell_server(
         tmp_path / "pki",
         shell_store,
         lambda der: build_environment(full_config, certificate_der=der),
-        user_directory=UserStore.load(users.path, cost=CHEAP),
+        user_directory=user_store(tmp_path / "users.json", USERS),
         administration=administration,
     ) as started:
         trust(started, client_identity)
         yield started
-
-
-async def signed_in(server: AgentOpcUaServer, identity: ClientIdentity, name: str) -> Client:
-    client = await secure_client(server, identity)
-    client.set_user(name)
-    client.set_password(PASSWORD)
-    return client
 
 
 async def setpoints(client: Client) -> list[Node]:
