@@ -42,11 +42,12 @@ test: $(TEST_STAMP) $(INTEROP_STAMP) systemd-tools
 
 # The inner loop: everything but the interop, systemd and slow tests (tests/conftest.py marks them).
 test-fast: $(TEST_STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not interop and not systemd and not slow"
+	$(BIN)/python -m pytest -n 4 --dist loadfile -m "not interop and not systemd and not slow"
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run_all.py

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from asyncua import Client, ua
 
-from edge_agent.config import load_config
+from edge_agent.agent_config import load_config
 from edge_agent.demo import DEMO_CONFIG
 
 TAGS_NAMESPACE = "urn:edge-agent:tags"

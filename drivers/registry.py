@@ -8,25 +8,32 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import get_args
+from typing import Any, Generic, get_args
 
-from drivers.base import Source
-from drivers.base_config import SourceConfigBase
+from drivers.base import Source, SourceEntry
 from drivers.gpio.config import GpioSourceConfig
 from drivers.modbus.config import ModbusSourceConfig
+from edge_agent.config.vocabulary import SourceConfigBase
 
 
 @dataclass(frozen=True)
-class Driver:
-    config: type[SourceConfigBase]
-    source: str  # "module:Class" of the running half
+class Driver(Generic[SourceEntry]):
+    config: type[SourceEntry]
+    source: str  # "module:Class" of the running half, a Source[SourceEntry]
 
     @property
     def name(self) -> str:
-        return get_args(self.config.model_fields["driver"].annotation)[0]
+        name: str = get_args(self.config.model_fields["driver"].annotation)[0]
+        return name
+
+    def source_class(self) -> type[Source[SourceEntry]]:
+        """The running half's class, imported now."""
+        module_name, class_name = self.source.split(":")
+        found: type[Source[SourceEntry]] = getattr(importlib.import_module(module_name), class_name)
+        return found
 
 
-DRIVERS = (
+DRIVERS: tuple[Driver[Any], ...] = (
     Driver(ModbusSourceConfig, "drivers.modbus.source:ModbusSource"),
     Driver(GpioSourceConfig, "drivers.gpio.source:GpioSource"),
 )
@@ -38,11 +45,9 @@ def driver_names() -> list[str]:
     return sorted(driver.name for driver in DRIVERS)
 
 
-def build_source(config: SourceConfigBase) -> Source:
+def build_source(config: SourceConfigBase) -> Source[Any]:
     """The running source for one `sources:` entry."""
     driver = next((d for d in DRIVERS if isinstance(config, d.config)), None)
     if driver is None:
         raise ValueError(f"no driver builds sources of {type(config).__name__}")
-    module_name, class_name = driver.source.split(":")
-    source_class = getattr(importlib.import_module(module_name), class_name)
-    return source_class(config)
+    return driver.source_class()(config)

@@ -13,15 +13,23 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from edge_agent.config import ConfigError, json_schema, load_config
+from edge_agent.agent_config import json_schema, load_config
+from edge_agent.config import ConfigError
 from edge_agent.logs import LOG_FORMATS, print_error, setup_logging
+
+if TYPE_CHECKING:
+    from edge_agent.runtime.agent import AgentRuntime
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 
 log = logging.getLogger("edge_agent")
+
+Handler = Callable[[argparse.Namespace], int]
+"""A command: its parsed command line in, the exit code out."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,25 +43,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run the agent on a config file")
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        subcommand = commands.add_parser(name, help=help_text)
+        subcommand.set_defaults(handler=handler)
+        return subcommand
+
+    run = command("run", _run, "run the agent on a config file")
     run.add_argument("config", type=Path)
 
-    check = commands.add_parser("check", help="validate a config file without starting anything")
+    check = command("check", _check, "validate a config file without starting anything")
     check.add_argument("config", type=Path)
 
-    plan = commands.add_parser("plan", help="print the Modbus requests a config will issue every cycle")
+    plan = command("plan", _plan, "print the Modbus requests a config will issue every cycle")
     plan.add_argument("config", type=Path)
 
-    commands.add_parser("schema", help="print the config's JSON Schema (for editor autocompletion)")
+    command("schema", _schema, "print the config's JSON Schema (for editor autocompletion)")
 
-    export = commands.add_parser("export-aas", help="print the asset's Asset Administration Shell (AAS V3)")
+    export = command("export-aas", _export_aas, "print the asset's Asset Administration Shell (AAS V3)")
     export.add_argument("config", type=Path)
     export.add_argument("--format", choices=["json", "aasx"], default="json", dest="export_format")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
 
     from edge_agent.demo import DEMO_CONFIG
 
-    demo = commands.add_parser("demo", help="run the agent against a simulated pump and panel")
+    demo = command("demo", _demo, "run the agent against a simulated pump and panel")
     demo.add_argument("--config", type=Path, default=DEMO_CONFIG, help="demo config (default: bundled)")
     demo.add_argument(
         "--endpoint", help="OPC UA endpoint, default from the config (opc.tcp://127.0.0.1:4840)"
@@ -62,8 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--state-dir", type=Path, help="where the demo keeps its PKI")
     demo.add_argument("--fault", action="store_true", help="start with the bearing fault switched on")
     demo.add_argument("--seed", type=int, help="seed of the pump simulator's noise")
-    service = commands.add_parser(
-        "install-service", help="install the systemd service, its user and directories, a default config"
+    service = command(
+        "install-service",
+        _install_service,
+        "install the systemd service, its user and directories, a default config",
     )
     service.add_argument("--root", type=Path, help="install into this directory (an image) instead of /")
     service.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
@@ -73,18 +88,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check(path: Path) -> int:
+def _schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    path = args.config
     config = load_config(path)
     tags = len(config.tag_infos())
     print(f"{path}: OK ({len(config.sources)} sources, {tags} tags, {len(config.models)} models)")
     return EXIT_OK
 
 
-def _plan(path: Path) -> int:
+def _plan(args: argparse.Namespace) -> int:
+    from drivers.modbus.config import ModbusSourceConfig
     from drivers.modbus.plan import describe_plan
 
+    path = args.config
     config = load_config(path)
-    modbus = [source for source in config.sources if source.driver == "modbus"]
+    modbus = [source for source in config.sources if isinstance(source, ModbusSourceConfig)]
     if not modbus:
         print(f"{path}: no Modbus sources")
     for source in modbus:
@@ -92,11 +115,13 @@ def _plan(path: Path) -> int:
     return EXIT_OK
 
 
-def _export_aas(path: Path, export_format: str, output: Path | None) -> int:
+def _export_aas(args: argparse.Namespace) -> int:
     from edge_agent.aas import build_environment, describe_models, to_json, verify, write_aasx
     from edge_agent.identity import PkiLayout
 
-    config = load_config(path)
+    export_format: str = args.export_format
+    output: Path | None = args.output
+    config = load_config(args.config)
     certificate = PkiLayout(config.opcua.pki).own_certificate
     der = certificate.read_bytes() if certificate.is_file() else None
     environment = build_environment(config, certificate_der=der, model_info=describe_models(config))
@@ -128,7 +153,8 @@ def _queue_early_hups() -> Callable[[], bool]:
     return lambda: bool(received)
 
 
-def _run(path: Path) -> int:
+def _run(args: argparse.Namespace) -> int:
+    path = args.config
     hup_before_start = _queue_early_hups()
     # A hung agent that systemd's watchdog aborts (SIGABRT) leaves every thread's stack in the journal.
     with contextlib.suppress(OSError, ValueError, RuntimeError):  # a stderr without a file descriptor
@@ -137,8 +163,8 @@ def _run(path: Path) -> int:
     from edge_agent.runtime.supervisor import Supervisor
     from edge_agent.runtime.systemd_notify import SystemdService
 
-    def ready(runtime: object) -> None:
-        log.info("ready: %s", runtime.status())  # type: ignore[attr-defined]
+    def ready(runtime: AgentRuntime) -> None:
+        log.info("ready: %s", runtime.status())
 
     from edge_agent.identity import IdentityError
 
@@ -184,21 +210,9 @@ def _demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     log_format = setup_logging(args.log_level, args.log_format)
+    handler: Handler = args.handler
     try:
-        if args.command == "schema":
-            print(json.dumps(json_schema(), indent=2))
-            return EXIT_OK
-        if args.command == "check":
-            return _check(args.config)
-        if args.command == "plan":
-            return _plan(args.config)
-        if args.command == "export-aas":
-            return _export_aas(args.config, args.export_format, args.output)
-        if args.command == "run":
-            return _run(args.config)
-        if args.command == "install-service":
-            return _install_service(args)
-        return _demo(args)
+        return handler(args)
     except ConfigError as exc:
         print_error(str(exc), log_format)
         return EXIT_CONFIG

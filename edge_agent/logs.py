@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -88,11 +88,12 @@ def setup_logging(level: str, log_format: str | None = None, *, stream: TextIO |
     """
     stream = stream or sys.stderr
     chosen = log_format or ("journal" if stderr_is_journal(stream=stream) else "human")
-    formatter = {
+    formatters: dict[str, Callable[[], logging.Formatter]] = {
         "human": lambda: logging.Formatter(HUMAN_FORMAT),
         "json": JsonFormatter,
         "journal": JournalFormatter,
-    }[chosen]()
+    }
+    formatter = formatters[chosen]()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])

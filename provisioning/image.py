@@ -20,14 +20,13 @@ directories are not made here either: made on the device, they belong to the age
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shlex
 import socket
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 
@@ -37,14 +36,15 @@ from edge_agent.identity.signatures import signature_file
 from edge_agent.service import install as service
 
 from . import device
+from .agent_config import load_agent_config
 from .errors import InputError, ProvisioningError
 from .files import read_input, write_private, write_public
 from .names import dns_name, ip_address, uri
 from .opcua_profile import RSA_KEY_SIZES
-from .output import Reporter
 from .subject import device_subject
 
-Result = tuple[str, dict[str, Any]]
+if TYPE_CHECKING:
+    from edge_agent.agent_config import AgentConfig
 
 DEVICE_CONFIG = PurePosixPath("/etc/edge-agent/config.yaml")
 DEVICE_PKI = PurePosixPath("/var/lib/edge-agent/pki")
@@ -117,7 +117,7 @@ def plan_image(
         raise InputError(f"--key-size must be one of {', '.join(map(str, RSA_KEY_SIZES))} (got {key_size})")
     dns = [dns_name(name) for name in dns_names or []]
     ips = [str(ip_address(text)) for text in ip_addresses or []]
-    config = _load_config(config_file, application_uri)
+    config = load_agent_config(config_file, application_uri)
     raw = _raw_opcua(config_file)
     steps = [Step(DEVICE_CONFIG, "the config", read_input(config_file, "config"))]
     notes: list[str] = []
@@ -247,11 +247,11 @@ def _unit_steps(name: str, text: bytes, what: str) -> list[Step]:
     ]
 
 
-def _model_steps(config: Any, config_file: Path) -> list[Step]:
+def _model_steps(config: AgentConfig, config_file: Path) -> list[Step]:
     """The model files the config finds beside itself (bundled ones come with the agent), with their cards
     and signatures."""
     from edge_agent.config import BUNDLED_MODELS, resolve_model_file
-    from edge_agent.inference.card import card_path
+    from edge_agent.config.model_files import card_path
 
     config_dir = config_file.absolute().parent
     steps = []
@@ -292,22 +292,6 @@ def _check_root(root: Path) -> None:
         raise InputError(f"--root {root} holds no etc/: it does not look like a root file system")
 
 
-def _load_config(config_file: Path, application_uri: str) -> Any:
-    from edge_agent.config import ConfigError, load_config
-
-    try:
-        config = load_config(config_file)
-    except ConfigError as exc:
-        raise InputError(str(exc)) from None
-    configured = config.opcua.application_uri
-    if configured is not None and configured != application_uri:
-        raise InputError(
-            f"--application-uri {application_uri!r} is not the application URI of {config_file} "
-            f"({configured!r}); the agent would refuse a certificate for it"
-        )
-    return config
-
-
 def _raw_opcua(config_file: Path) -> dict[str, Any]:
     """The opcua section as written: its paths are resolved here as the device will resolve them."""
     data = YAML(typ="safe").load(read_input(config_file, "config").decode("utf-8"))
@@ -343,48 +327,32 @@ def _link(path: Path, target: PurePosixPath) -> None:
     os.replace(temporary, path)
 
 
-def image(args: argparse.Namespace, reporter: Reporter) -> Result:
-    plan = plan_image(
-        args.root,
-        args.config,
-        application_uri=args.application_uri,
-        users_file=args.users,
-        dns_names=args.dns,
-        ip_addresses=args.ip,
-        key_size=args.key_size,
-        unit_file=args.unit,
-        provision_command=args.provision_command,
-    )
-    listed = [step.describe() for step in plan.steps]
-    if args.dry_run:
-        message = f"would write into {plan.root}"
-    else:
-        write_image(plan)
-        message = (
-            f"seeded {plan.root}: on first boot the device makes its key and leaves its request in "
-            "<pki>/own/request.csr for `edge-provision ca sign`"
-        )
-    if args.json:
-        return message, {"files": listed, "notes": plan.notes}
-    return message + ":" + "".join(f"\n  {line}" for line in listed), {"notes": plan.notes}
+@dataclass(frozen=True, slots=True)
+class FirstBoot:
+    """What `device first-boot` did: nothing if the device has an identity already, else a request."""
+
+    layout: PkiLayout
+    existing: list[str]
+    """The identity the device has already (as `device.what_force_replaces` tells it)."""
+    made: device.DeviceRequest | None
+    notes: list[str]
 
 
-def first_boot(args: argparse.Namespace, reporter: Reporter) -> Result:
-    root = args.root
-    if not args.marker.is_absolute():
-        raise InputError(f"--marker must be an absolute path (got {args.marker})")
-    marker_path = args.marker if root is None else _under(root, PurePosixPath(str(args.marker)))
+def first_boot(marker: Path, root: Path | None = None) -> FirstBoot:
+    """Make the key and request the absolute path ``marker`` asks for, and remove it; the marker's paths are
+    under ``root`` (default: /, this device)."""
+    marker_path = marker if root is None else _under(root, PurePosixPath(str(marker)))
     parameters = _read_marker(marker_path)
     base = Path("/") if root is None else root
     layout = PkiLayout(_under(base, PurePosixPath(parameters["pki"])))
     existing = device.what_force_replaces(layout)
     if existing:
         marker_path.unlink(missing_ok=True)
-        return f"nothing made: the device already has {' and '.join(existing)}", {}
+        return FirstBoot(layout, existing, None, [])
     nameplate, notes = None, []
     config_file = _under(base, PurePosixPath(parameters["config"]))
     try:
-        nameplate = _load_config(config_file, parameters["application_uri"]).asset.nameplate
+        nameplate = load_agent_config(config_file, parameters["application_uri"]).asset.nameplate
     except InputError as exc:
         # The request is made all the same: its subject only names the machine, the CA checks the rest.
         notes.append(f"the subject names the host, not the nameplate: {exc}")
@@ -404,21 +372,12 @@ def first_boot(args: argparse.Namespace, reporter: Reporter) -> Result:
         key_size=parameters["key_size"],
     )
     marker_path.unlink(missing_ok=True)
-    message = (
-        f"made this device's key and its request {layout.pending_request}: have the site CA sign it, "
-        "then import the certificate with `edge-provision enroll import`"
-    )
-    return message, {
-        "csr_file": str(layout.pending_request),
-        "subject": made.request.subject.rfc4514_string(),
-        "public_key_sha256": made.public_key_sha256,
-        "notes": notes,
-    }
+    return FirstBoot(layout, [], made, notes)
 
 
 def _read_marker(path: Path) -> dict[str, Any]:
     try:
-        parameters = json.loads(read_input(path, "first-boot marker"))
+        parameters: dict[str, Any] = json.loads(read_input(path, "first-boot marker"))
         if parameters.get("version") != MARKER_VERSION:
             raise ValueError(f"version {parameters.get('version')!r}, expected {MARKER_VERSION}")
         for key, kind in (("pki", str), ("config", str), ("application_uri", str), ("key_size", int)):
@@ -432,55 +391,3 @@ def _read_marker(path: Path) -> dict[str, Any]:
             f"{path} is not a first-boot marker written by `edge-provision image`: {exc}"
         ) from None
     return parameters
-
-
-def register(groups: Any, common: list[argparse.ArgumentParser], device_group: Any) -> None:
-    """Add `image` and `device first-boot` to the parser."""
-    parser = groups.add_parser(
-        "image",
-        parents=common,
-        help="seed a mounted Raspberry Pi OS root file system with the config and identity",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.set_defaults(handler=image)
-    parser.add_argument("--root", type=Path, required=True, metavar="DIR", help="the image's root, mounted")
-    parser.add_argument("--config", type=Path, required=True, help="the agent's config for this device")
-    parser.add_argument("--users", type=Path, help="the user file (the config's opcua.users names its place)")
-    parser.add_argument("--application-uri", required=True, metavar="URI", help="the agent's application URI")
-    parser.add_argument(
-        "--dns", action="append", default=[], metavar="NAME", help="a host name (default: the device's)"
-    )
-    parser.add_argument("--ip", action="append", default=[], metavar="ADDR", help="an IP address; repeatable")
-    parser.add_argument(
-        "--key-size",
-        type=int,
-        choices=RSA_KEY_SIZES,
-        default=device.DEFAULT_KEY_SIZE,
-        help="default: %(default)s",
-    )
-    parser.add_argument(
-        "--unit",
-        type=Path,
-        help="the agent's systemd unit (default: the one `edge-agent install-service` writes, starting "
-        "this installation's edge-agent)",
-    )
-    parser.add_argument(
-        "--provision-command",
-        metavar="PATH",
-        help="how the device runs edge-provision at first boot (default: beside the unit's edge-agent)",
-    )
-    parser.add_argument("--dry-run", action="store_true", help="list what would be written; write nothing")
-
-    boot = device_group.add_parser(
-        "first-boot",
-        parents=common,
-        help="make the key and CSR `image` asked for (run once by edge-agent-enroll.service)",
-    )
-    boot.set_defaults(handler=first_boot)
-    boot.add_argument(
-        "--marker", type=Path, default=Path(str(FIRST_BOOT_MARKER)), help="default: %(default)s"
-    )
-    boot.add_argument(
-        "--root", type=Path, help="the root the marker's paths are under (default: /, this device)"
-    )

@@ -93,7 +93,7 @@ def _checked_names(
     reasons += ca.permitted.violations(requested)
     if reasons:
         raise RequestRefused("the CA refuses the request: " + "; ".join(reasons))
-    names = [name for name in requested if isinstance(name, _COPIED_NAMES)]
+    names: list[x509.GeneralName] = [name for name in requested if isinstance(name, _COPIED_NAMES)]
     notes = [
         f"left out the subjectAltName {name}" for name in requested if not isinstance(name, _COPIED_NAMES)
     ]

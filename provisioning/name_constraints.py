@@ -56,7 +56,12 @@ class PermittedNames:
         permitted = constraints.permitted_subtrees or []
         return cls(
             tuple(name.value for name in permitted if isinstance(name, x509.DNSName)),
-            tuple(name.value for name in permitted if isinstance(name, x509.IPAddress)),
+            # In NameConstraints an iPAddress is a network (RFC 5280 4.2.1.10), never a single address.
+            tuple(
+                name.value
+                for name in permitted
+                if isinstance(name, x509.IPAddress) and isinstance(name.value, IPNetwork)
+            ),
             tuple(uris),
         )
 

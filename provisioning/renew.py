@@ -76,7 +76,10 @@ def request_like(
     uris = application_uris(names)
     if len(uris) != 1:
         raise InputError(f"{layout.own_certificate} does not name one application URI to renew")
-    ips: list[IPAddress] = [name.value for name in names if isinstance(name, x509.IPAddress)]
+    # A subjectAltName's iPAddress is an address (only a NameConstraints' is a network).
+    ips: list[IPAddress] = [
+        name.value for name in names if isinstance(name, x509.IPAddress) and isinstance(name.value, IPAddress)
+    ]
     layout.ensure()
     return init_device(
         layout,

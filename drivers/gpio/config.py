@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
-from drivers.base_config import (
+from edge_agent.config.vocabulary import (
     ConfigIssue,
     ConfigModel,
     ConfigPath,

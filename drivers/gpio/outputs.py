@@ -9,23 +9,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 from edge_agent.quality import Quality
 from edge_agent.tags import ReadingSink, TagValue, now_ns
 
 from .config import GpioOutput, GpioPwm
 from .factories import pin_number
-from .points import OpenedDevices, PointConfig, PointRuntime
+from .points import OpenedDevices, PointRuntime
 
 log = logging.getLogger(__name__)
 
+Driven = TypeVar("Driven", bound=GpioOutput | GpioPwm)
 
-class _DrivenPoint(PointRuntime[PointConfig]):
+
+class _DrivenPoint(PointRuntime[Driven]):
     """What a digital and a PWM output share: the device, its state, and the path of a write."""
 
     def __init__(
-        self, point: PointConfig, sink: ReadingSink, loop: asyncio.AbstractEventLoop, devices: OpenedDevices
+        self, point: Driven, sink: ReadingSink, loop: asyncio.AbstractEventLoop, devices: OpenedDevices
     ) -> None:
         super().__init__(point, sink, loop, devices)
         self._device: Any = None

@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import Any, Generic, TypeVar
 
-from drivers.base_config import PointConfigBase
+from edge_agent.config.vocabulary import PointConfigBase
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, ReadingSink, TagValue
 

@@ -27,7 +27,7 @@ _RUNTIMES: dict[type, type[PointRuntime[Any]]] = {
 }
 
 
-class GpioSource(Source):
+class GpioSource(Source[GpioSourceConfig]):
     """Opens the board's pin factory and one gpiozero device per point, all off the event loop.
 
     A machine without GPIO is a configuration problem, not a failure: it is said once, the tags turn
@@ -36,8 +36,7 @@ class GpioSource(Source):
     """
 
     def __init__(self, config: GpioSourceConfig) -> None:
-        self.config = config
-        self.name: str = config.name
+        super().__init__(config)
         self._infos = config.tag_infos()
         self._running: dict[str, PointRuntime[Any]] = {}
         self._unusable: set[str] = set()

@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .config import ModbusPoint
+    from .point_config import ModbusPoint
 
 WireValues = Sequence[int] | Sequence[bool]
 

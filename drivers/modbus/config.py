@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
 
-from drivers.base_config import (
+from edge_agent.config.vocabulary import (
     ConfigIssue,
     ConfigModel,
     ConfigPath,
@@ -51,7 +51,7 @@ DEVICE_SETTINGS = (
 """What a device may set for itself; where it does not, the source's value holds."""
 
 
-def _one_of(values: tuple[int, ...], what: str) -> Any:
+def _one_of(values: tuple[int, ...], what: str) -> AfterValidator:
     """An int that must be one of ``values``: pydantic's own message for int literals names none of them."""
 
     def check(value: int) -> int:
@@ -60,12 +60,16 @@ def _one_of(values: tuple[int, ...], what: str) -> Any:
             raise invalid("choice", f"must be {what}: {choices} (got {shown(value)})")
         return value
 
-    return Annotated[int, AfterValidator(check), WithJsonSchema({"type": "integer", "enum": list(values)})]
+    return AfterValidator(check)
 
 
-Baudrate = _one_of(STANDARD_BAUDRATES, "a standard rate")
-StopBits = _one_of((1, 2), "one of")
-DataBits = _one_of((7, 8), "one of")
+def _choices_schema(values: tuple[int, ...]) -> WithJsonSchema:
+    return WithJsonSchema({"type": "integer", "enum": list(values)})
+
+
+Baudrate = Annotated[int, _one_of(STANDARD_BAUDRATES, "a standard rate"), _choices_schema(STANDARD_BAUDRATES)]
+StopBits = Annotated[int, _one_of((1, 2), "one of"), _choices_schema((1, 2))]
+DataBits = Annotated[int, _one_of((7, 8), "one of"), _choices_schema((7, 8))]
 
 Unit = Annotated[int, Field(ge=0, le=255)]
 Poll = Annotated[Duration, at_least("10ms")]

@@ -19,6 +19,7 @@ from edge_agent.tags import Reading, ReadingSink, TagValue, now_ns
 from .answers import WrongAnswer
 from .codec import decoder
 from .complaints import Complaints
+from .config import ModbusDevice
 from .link import Link, LinkDown
 from .plan import ReadRequest, plan_reads
 
@@ -77,7 +78,8 @@ async def read_table(client: Any, kind: str, address: int, count: int, unit: int
 def response_values(request: ReadRequest, response: Any) -> list[Any]:
     if request.kind in ("coil", "discrete"):
         return list(response.bits[: request.count])
-    return response.registers  # a fresh list for every answer; kept as it is
+    registers: list[Any] = response.registers  # a fresh list for every answer; kept as it is
+    return registers
 
 
 def describe_read(request: ReadRequest) -> str:
@@ -88,7 +90,7 @@ def describe_read(request: ReadRequest) -> str:
 class DevicePoller:
     """Reads a device's plan every ``poll``; while the device is down, retries with backoff and jitter."""
 
-    def __init__(self, source_name: str, device: Any, link: Link) -> None:
+    def __init__(self, source_name: str, device: ModbusDevice, link: Link) -> None:
         self.source_name = source_name
         self.device = device
         self.link = link
@@ -256,7 +258,12 @@ class DevicePoller:
             previous = published.get(slot.name)
             if previous is not None and previous[0] is good:
                 old = previous[1]
-                if value == old or (slot.deadband and abs(value - old) <= slot.deadband):
+                if value == old or (
+                    slot.deadband
+                    and isinstance(value, int | float)
+                    and isinstance(old, int | float)
+                    and abs(value - old) <= slot.deadband
+                ):
                     continue
             published[slot.name] = (good, value)
             sink.publish(Reading(slot.name, value, good, stamp))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
@@ -15,6 +15,9 @@ from .answers import CheckedClient
 from .pymodbus_log import quiet_pymodbus
 from .undecodable import fail_undecodable_answers
 
+if TYPE_CHECKING:
+    from .config import ModbusSourceConfig
+
 log = logging.getLogger(__name__)
 # Before any Link exists: a pymodbus server started first (the demo's simulated pump) logs through it too.
 quiet_pymodbus()
@@ -22,13 +25,22 @@ quiet_pymodbus()
 T = TypeVar("T")
 
 
+class _ClientOptions(TypedDict):
+    """What every pymodbus client of a link is given, whichever its transport."""
+
+    timeout: float
+    retries: int
+    reconnect_delay: float
+    name: str
+
+
 class LinkDown(Exception):
     """The connection could not be opened or was lost; every device behind it is unreachable."""
 
 
-def make_client(config: Any, timeout: float) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+def make_client(config: ModbusSourceConfig, timeout: float) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
     """The pymodbus client for the source's transport. Reconnecting is paced by the pollers, not pymodbus."""
-    common = {"timeout": timeout, "retries": 0, "reconnect_delay": 0, "name": f"modbus:{config.name}"}
+    common = _ClientOptions(timeout=timeout, retries=0, reconnect_delay=0, name=f"modbus:{config.name}")
     if config.transport == "rtu":
         return AsyncModbusSerialClient(
             str(config.port),
@@ -40,10 +52,13 @@ def make_client(config: Any, timeout: float) -> AsyncModbusTcpClient | AsyncModb
             **common,
         )
     framer = FramerType.RTU if config.transport == "rtu_over_tcp" else FramerType.SOCKET
-    return AsyncModbusTcpClient(config.host, port=int(config.port), framer=framer, **common)
+    host, port = config.host, config.port
+    if host is None or port is None:  # what the config's validation refuses for a TCP transport
+        raise ValueError(f"{config.name}: transport {config.transport} needs a host and a port")
+    return AsyncModbusTcpClient(host, port=int(port), framer=framer, **common)
 
 
-def describe(config: Any) -> str:
+def describe(config: ModbusSourceConfig) -> str:
     if config.transport == "rtu":
         return f"{config.port} ({config.baudrate} {config.bytesize}{config.parity}{config.stopbits})"
     return f"{config.transport}://{config.host}:{config.port}"
@@ -56,7 +71,7 @@ class Link:
     every device behind this link goes through ``transact``, one at a time.
     """
 
-    def __init__(self, config: Any, timeout: float) -> None:
+    def __init__(self, config: ModbusSourceConfig, timeout: float) -> None:
         self.name = config.name
         self.where = describe(config)
         self.timeout = timeout

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .config import MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, ModbusDevice, ModbusPoint
+from .config import MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, ModbusDevice
+from .point_config import ModbusPoint
 
 if TYPE_CHECKING:
     from .config import ModbusSourceConfig

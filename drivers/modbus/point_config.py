@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
-from drivers.base_config import PointConfigBase, Scale, ValueRange, config_error, invalid, shown
+from edge_agent.config.vocabulary import PointConfigBase, Scale, ValueRange, config_error, invalid, shown
 from edge_agent.tags import DataType, NumberType, TagInfo
 
 LAST_ADDRESS = 65535

@@ -14,16 +14,16 @@ from edge_agent.tags import ReadingSink, TagInfo, TagValue
 
 from .answers import WrongAnswer
 from .codec import encode, encode_bit
+from .config import ModbusSourceConfig
 from .device import DevicePoller, exception_quality
 from .link import Link, LinkDown
 
 log = logging.getLogger(__name__)
 
 
-class ModbusSource(Source):
-    def __init__(self, config: Any) -> None:
-        self.config = config
-        self.name: str = config.name
+class ModbusSource(Source[ModbusSourceConfig]):
+    def __init__(self, config: ModbusSourceConfig) -> None:
+        super().__init__(config)
         devices = config.devices_resolved()
         self.link = Link(config, timeout=max(device.timeout for device in devices))
         self.pollers = [DevicePoller(self.name, device, self.link) for device in devices]

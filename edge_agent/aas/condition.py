@@ -16,8 +16,8 @@ from typing import Any
 
 from aas_core3 import types as aas
 
+from edge_agent.agent_config import AgentConfig
 from edge_agent.config.inference import ModelConfig
-from edge_agent.config.schema import AgentConfig
 
 from . import ids
 from .elements import collection, prop, submodel
@@ -61,8 +61,9 @@ def _metadata(model: ModelConfig, info: Mapping[str, Any]) -> list[aas.SubmodelE
             elements.append(prop(id_short, value))
     elements += [
         prop("SamplePeriod", xs_duration(model.every), value_type=aas.DataTypeDefXSD.DURATION),
-        prop("Window", model.inputs.window),
-        prop("InputTags", ", ".join(model.inputs.tags)),
+        # A model of several input tensors waits for its longest window, as the pipeline does.
+        prop("Window", max(group.window for group in model.input_groups)),
+        prop("InputTags", ", ".join(model.input_tags)),
     ]
     if info.get("inferences") is not None:
         elements.append(prop("Inferences", int(info["inferences"])))

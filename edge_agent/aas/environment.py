@@ -9,7 +9,7 @@ from datetime import datetime
 from aas_core3 import types as aas
 from aas_core3 import verification
 
-from edge_agent.config.schema import AgentConfig
+from edge_agent.agent_config import AgentConfig
 
 from .condition import ModelInfo, build_condition_monitoring
 from .elements import submodel_reference, texts

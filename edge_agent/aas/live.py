@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import SupportsFloat, SupportsIndex
+
 from aas_core3 import types as aas
 
 from edge_agent.tags import DataType, NumberType, Reading, TagInfo
@@ -52,13 +54,20 @@ def as_tag_type(value: object, data_type: DataType) -> bool | int | float | str 
         if data_type == "bool":
             return bool(value)
         if data_type == "int":
-            number = float(value)  # type: ignore[arg-type]
+            number = _float(value)
             return int(number) if number.is_integer() else None
         if data_type == "float":
-            return float(value)  # type: ignore[arg-type]
+            return _float(value)
     except (TypeError, ValueError, OverflowError):
         return None
     return str(value)
+
+
+def _float(value: object) -> float:
+    """``float(value)`` for whatever float() takes; TypeError for anything else, as float() raises."""
+    if isinstance(value, str | bytes | bytearray | SupportsFloat | SupportsIndex):
+        return float(value)
+    raise TypeError(f"float() cannot take {type(value).__name__}")
 
 
 def _data_specification(info: TagInfo) -> aas.EmbeddedDataSpecification:
@@ -84,7 +93,7 @@ LIVE_CATEGORY = "VARIABLE"
 """The category of a live property: the AAS metamodel's own word for a value that changes while it runs."""
 
 
-def live_tag_name(element: aas.ISubmodelElement) -> str | None:
+def live_tag_name(element: aas.SubmodelElement) -> str | None:
     """The tag a live property shows, or None for any other element."""
     if isinstance(element, aas.Property) and element.category == LIVE_CATEGORY:
         return element.id_short

@@ -7,9 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from edge_agent.config.model_files import resolve_model_file
-from edge_agent.config.schema import AgentConfig
-from edge_agent.inference.card import load_card
+from edge_agent.agent_config import AgentConfig
+from edge_agent.config.model_files import load_card, resolve_model_file
 
 _CHUNK = 1 << 20
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from aas_core3 import types as aas
 
-from edge_agent.config.schema import AgentConfig
+from edge_agent.agent_config import AgentConfig
 
 from . import ids
 from .elements import submodel

@@ -1,20 +1,23 @@
-"""The config language: schema, loading with located errors, and the JSON Schema for editors."""
+"""The config language: schema, loading with located errors, and the JSON Schema for editors.
 
-from drivers.base_config import Duration, Identifier, format_duration, parse_duration
+The package knows no driver: a driver's schema builds on ``edge_agent.config.vocabulary``, and the
+whole agent config, with the drivers' sources, is ``edge_agent.agent_config``'s (AgentConfig,
+load_config, json_schema).
+"""
+
+from __future__ import annotations
 
 from .asset import Address, AssetConfig, Nameplate, TechnicalProperty
 from .errors import ConfigError, ConfigProblem
 from .inference import AlarmOutput, ModelConfig, ModelInputs, Normalization, ScoreOutput
-from .loader import load_config, load_config_text
 from .model_files import BUNDLED_MODELS, resolve_model_file
 from .opcua import InsecureConfig, OpcUaConfig, OpcUaLimits
-from .schema import AgentConfig, SourceConfig, json_schema
 from .sizes import ByteSize, format_size, parse_size
+from .vocabulary import Duration, Identifier, format_duration, parse_duration
 
 __all__ = [
     "BUNDLED_MODELS",
     "Address",
-    "AgentConfig",
     "AlarmOutput",
     "AssetConfig",
     "ByteSize",
@@ -30,13 +33,9 @@ __all__ = [
     "OpcUaConfig",
     "OpcUaLimits",
     "ScoreOutput",
-    "SourceConfig",
     "TechnicalProperty",
     "format_duration",
     "format_size",
-    "json_schema",
-    "load_config",
-    "load_config_text",
     "parse_duration",
     "parse_size",
     "resolve_model_file",

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from drivers.base_config import ConfigIssue, ConfigModel, Identifier, invalid, shown
+from .vocabulary import ConfigIssue, ConfigModel, Identifier, invalid, shown
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 _COUNTRY = re.compile(r"[A-Z]{2}")

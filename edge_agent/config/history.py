@@ -7,10 +7,9 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from drivers.base_config import ConfigModel, Duration, Identifier, at_least
-
 from .opcua import _relative_to_config
 from .sizes import ByteSize, size_between
+from .vocabulary import ConfigModel, Duration, Identifier, at_least
 
 
 class HistoryConfig(ConfigModel):

@@ -23,19 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from drivers.base_config import (
-    ConfigIssue,
-    ConfigModel,
-    ConfigPath,
-    DeclaredTag,
-    Duration,
-    Identifier,
-    at_least,
-    config_error,
-    invalid,
-    shown,
-)
-from edge_agent.tags import TagInfo
+from edge_agent.tags import DataType, TagInfo
 
 from .model_card import (
     CARD_KEYS,
@@ -61,6 +49,18 @@ from .model_outputs import (
     ScoreOutput,
     with_room_for,
 )
+from .vocabulary import (
+    ConfigIssue,
+    ConfigModel,
+    ConfigPath,
+    DeclaredTag,
+    Duration,
+    Identifier,
+    at_least,
+    config_error,
+    invalid,
+    shown,
+)
 
 __all__ = [
     "CARD_KEYS",
@@ -82,7 +82,7 @@ __all__ = [
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
-STATISTICS = (
+STATISTICS: tuple[tuple[str, DataType, str | None, str], ...] = (
     ("invocations", "int", None, "invocations of the model since it was loaded"),
     ("latency_mean_ms", "float", "ms", "mean time from a full window to its outputs, last 1000 invocations"),
     ("latency_p99_ms", "float", "ms", "99th percentile of that time, last 1000 invocations"),

@@ -1,28 +1,37 @@
-"""Reading a config file: YAML in, a validated AgentConfig out, or every problem with its place."""
+"""Reading a config file: YAML in, a validated config out, or every problem with its place.
+
+The caller (``edge_agent.agent_config``) gives the config's model, which holds the drivers' sources, and
+the values its ``driver`` key accepts, which the messages list.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 
-from drivers.base_config import ConfigIssue, ConfigPath
-from drivers.registry import driver_names
 from edge_agent.identity.layout import PkiLayout
 from edge_agent.identity.signatures import PKI_ENVIRONMENT, SignatureError, SignedFilePolicy
 
 from .errors import ConfigError, ConfigProblem
 from .messages import PlacedMessage, explain
-from .schema import AgentConfig, collect_issues
+from .schema import AgentConfigBase, collect_issues
+from .vocabulary import ConfigIssue, ConfigPath
 from .yaml_source import YamlDocument, parse_yaml
 
 SECTIONS = "asset, opcua, sources, models, history"
 
+Config = TypeVar("Config", bound=AgentConfigBase[Any])
 
-def load_config(path: Path) -> AgentConfig:
-    """The config in the file at ``path``; ConfigError names every problem with file, line and key."""
+
+def load_file(path: Path, model: type[Config], choices: Mapping[str, Sequence[str]]) -> Config:
+    """The config in the file at ``path``; ConfigError names every problem with file, line and key.
+
+    ``choices`` names the values a discriminator key of ``model`` accepts (``driver``).
+    """
     path = Path(path)
     name = str(path)
     if path.is_dir():
@@ -46,12 +55,12 @@ def load_config(path: Path) -> AgentConfig:
             [ConfigProblem(name, None, None, "", f"is not UTF-8 text (byte {exc.start} cannot be decoded)")]
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # the universal newlines of a text read
-    config = load_config_text(text, filename=name, base_dir=path.absolute().parent)
+    config = load_text(text, model, choices, filename=name, base_dir=path.absolute().parent)
     _check_signed_parts(signatures, name, config)
     return config
 
 
-def _check_signed_parts(signatures: SignedFilePolicy, filename: str, config: AgentConfig) -> None:
+def _check_signed_parts(signatures: SignedFilePolicy, filename: str, config: AgentConfigBase[Any]) -> None:
     """Signatures on the model cards the config was completed from; and no marker in another PKI that
     would not count because the agent reads its policy elsewhere (see edge_agent.identity.signatures)."""
     if not signatures.required:
@@ -89,7 +98,13 @@ def _check_signed_parts(signatures: SignedFilePolicy, filename: str, config: Age
         raise ConfigError(problems)
 
 
-def load_config_text(text: str, filename: str = "<string>", base_dir: Path | None = None) -> AgentConfig:
+def load_text(
+    text: str,
+    model: type[Config],
+    choices: Mapping[str, Sequence[str]],
+    filename: str = "<string>",
+    base_dir: Path | None = None,
+) -> Config:
     """The config in ``text``; relative paths in it resolve against ``base_dir`` (default: the cwd)."""
     config_dir = base_dir if base_dir is not None else Path.cwd()
     document = parse_yaml(text, filename)
@@ -110,9 +125,8 @@ def load_config_text(text: str, filename: str = "<string>", base_dir: Path | Non
             ]
         )
     try:
-        config = AgentConfig.model_validate(document.data, context={"config_dir": config_dir})
+        config = model.model_validate(document.data, context={"config_dir": config_dir})
     except ValidationError as exc:
-        choices = {"driver": driver_names()}
         explained = [explain(error, choices) for error in exc.errors(include_url=False)]
         raise ConfigError(
             _placed(filename, document, placed) for placed in _without_echoes(explained)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
-from drivers.base_config import ConfigPath, UnknownKey, shown
+from .vocabulary import ConfigPath, UnknownKey, shown
 
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 
@@ -78,8 +78,8 @@ def explain(error: ErrorDetails, choices: Mapping[str, Sequence[str]]) -> Placed
         )
     if kind == "union_tag_not_found":
         key = _unquote(ctx.get("discriminator", ""))
-        known = choices.get(key)
-        suffix = f"; say which {key}: {', '.join(known)}" if known else ""
+        accepted = choices.get(key)
+        suffix = f"; say which {key}: {', '.join(accepted)}" if accepted else ""
         return PlacedMessage((*loc, key), f"required key is missing{suffix}", missing=True)
     if kind == "literal_error":
         expected = _QUOTED.findall(str(ctx.get("expected", "")))

@@ -9,11 +9,9 @@ from typing import Any
 from pydantic import ValidationError, ValidationInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from drivers.base_config import ConfigPath, config_error
-from edge_agent.inference.card import card_path, load_card
-
 from .messages import explain
-from .model_files import resolve_model_file
+from .model_files import card_path, load_card, resolve_model_file
+from .vocabulary import ConfigPath, config_error
 
 CARD_KEYS = ("sha256", "every", "num_threads", "inputs", "normalize", "outputs")
 """The keys of a model's entry that its model card may give instead of the config."""
@@ -104,9 +102,9 @@ def blaming_the_card(exc: ValidationError, from_card: dict[str, Any], card: Path
         ctx = error.get("ctx")
         where = placed(error)
         if where and where[0] in from_card:
-            placed = explain(error, {})
-            where = _dotted(tuple(part for part in placed.loc if part not in _VARIANTS))
-            message = f"its model card {card.name} says {where}: {placed.message}"
+            told = explain(error, {})
+            key = _dotted(tuple(part for part in told.loc if part not in _VARIANTS))
+            message = f"its model card {card.name} says {key}: {told.message}"
             rebuilt.append(
                 InitErrorDetails(
                     type=PydanticCustomError("config", "{detail}", {"detail": message, "at": ("file",)}),

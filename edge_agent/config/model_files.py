@@ -1,9 +1,11 @@
-"""Finding a model's .tflite file from what the config says."""
+"""Finding a model's files from what the config says: its .tflite file and the card beside it."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+from ruamel.yaml import YAML
 
 import models
 
@@ -37,3 +39,19 @@ def resolve_model_file(cfg: ModelFileReference, config_dir: Path) -> Path:
     raise FileNotFoundError(
         f"model file '{cfg.file}' of model '{cfg.name}' is neither in {config_dir} nor in {BUNDLED_MODELS}"
     )
+
+
+def card_path(model_file: Path) -> Path:
+    """Where the model card of ``model_file`` is: ``<stem>.card.yaml`` beside it."""
+    return model_file.with_name(model_file.stem + ".card.yaml")
+
+
+def load_card(model_file: Path) -> dict[str, Any]:
+    """The card's content, or an empty dict when the model has none."""
+    path = card_path(model_file)
+    if not path.is_file():
+        return {}
+    data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("a model card must be a mapping of keys to values")
+    return data

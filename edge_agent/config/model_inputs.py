@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from drivers.base_config import ConfigModel, config_error
+from .vocabulary import ConfigModel, config_error
 
 TensorType = Literal["float32", "int8", "uint8"]
 """The element types of tensors the agent feeds and reads: float, or 8-bit quantised."""

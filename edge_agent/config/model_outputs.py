@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from drivers.base_config import ConfigModel, Identifier, config_error, invalid
-
 from .model_inputs import TensorType
+from .vocabulary import ConfigModel, Identifier, config_error, invalid
 
 _ALARM_KEYS = ("from", "from_", "above", "clear_below")
 _NAME_LENGTH = 64

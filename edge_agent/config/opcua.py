@@ -9,9 +9,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from drivers.base_config import ConfigModel, Duration, config_error, invalid, shown
-
 from .sizes import ByteSize, size_between
+from .vocabulary import ConfigModel, Duration, config_error, invalid, shown
 
 SecurityPolicy = Literal["Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"]
 ALL_POLICIES: list[SecurityPolicy] = ["Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"]

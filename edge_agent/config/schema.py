@@ -1,18 +1,18 @@
-"""The whole config: its sections, the checks across them, and its JSON Schema."""
+"""The whole config, whichever drivers its sources are of: its sections and the checks across them.
+
+The drivers' schemas build on this package, so the config with their sources,
+``edge_agent.agent_config.AgentConfig``, is made outside it, from ``AgentConfigBase``.
+"""
 
 from __future__ import annotations
 
 import difflib
-import functools
-import operator
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Generic, Self, TypeVar
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationInfo, model_validator
 
-from drivers.base_config import ConfigIssue, ConfigModel, ConfigPath
-from drivers.registry import SOURCE_CONFIGS
 from edge_agent.tags import TagInfo
 
 from .asset import AssetConfig
@@ -20,21 +20,20 @@ from .history import HistoryConfig
 from .inference import ModelConfig
 from .model_files import resolve_model_file
 from .opcua import OpcUaConfig
+from .vocabulary import ConfigIssue, ConfigModel, ConfigPath, SourceConfigBase
 
-SourceConfig = Annotated[functools.reduce(operator.or_, SOURCE_CONFIGS), Field(discriminator="driver")]  # type: ignore[valid-type]
-"""One entry of `sources:`, picked among the registered drivers' schemas by its `driver` key."""
-
-JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SourceEntry = TypeVar("SourceEntry", bound=SourceConfigBase)
 
 
-class AgentConfig(ConfigModel):
-    """An edge agent's config: the asset, the OPC UA server, the sources and the models."""
+class AgentConfigBase(ConfigModel, Generic[SourceEntry]):
+    """The sections of an agent's config and the checks across them, with ``SourceEntry`` the schema of
+    one `sources:` entry."""
 
     asset: AssetConfig
     """The machine the agent represents."""
     opcua: OpcUaConfig = Field(default_factory=OpcUaConfig)
     """The OPC UA server."""
-    sources: list[SourceConfig] = []
+    sources: list[SourceEntry] = []
     """Where readings come from: one entry per device or bus."""
     models: list[ModelConfig] = []
     """TFLite models run over the tags."""
@@ -44,7 +43,7 @@ class AgentConfig(ConfigModel):
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
     @model_validator(mode="after")
-    def _remember_config_dir(self, info: ValidationInfo) -> AgentConfig:
+    def _remember_config_dir(self, info: ValidationInfo) -> Self:
         config_dir = (info.context or {}).get("config_dir")
         if config_dir is not None:
             self._config_dir = Path(config_dir)
@@ -96,7 +95,7 @@ class AgentConfig(ConfigModel):
         defined: dict[str, ConfigPath] = {}
         for index, source in enumerate(self.sources):
             for declared in source.declared_tags():
-                path = ("sources", index, *declared.path)
+                path: ConfigPath = ("sources", index, *declared.path)
                 if declared.info.name in defined:
                     what = f"tag '{declared.info.name}'" + (f" ({declared.note})" if declared.note else "")
                     yield ConfigIssue(path, f"{what} is already defined", first=defined[declared.info.name])
@@ -119,7 +118,7 @@ class AgentConfig(ConfigModel):
             for tag, relative in model.input_tag_paths():
                 if tag in known:
                     continue
-                path = ("models", index, *relative)
+                path: ConfigPath = ("models", index, *relative)
                 if producer.get(tag) == model.name:
                     yield ConfigIssue(
                         path, f"tag '{tag}' is an output of this very model; it cannot be its input"
@@ -159,9 +158,3 @@ def collect_issues(model: BaseModel, prefix: ConfigPath = ()) -> list[ConfigIssu
                 if isinstance(item, BaseModel):
                     found += collect_issues(item, (*prefix, key, index))
     return found
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a config file, for editors to complete and check keys."""
-    schema = AgentConfig.model_json_schema(by_alias=True, mode="validation")
-    return {"$schema": JSON_SCHEMA_DIALECT, **schema}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
-from drivers.base_config import invalid, shown
+from .vocabulary import invalid, parse_quantity
 
 _UNITS = {
     "B": 1,
@@ -26,20 +26,16 @@ _EXAMPLES = "e.g. 512kB, 2MB, 1GiB"
 
 def parse_size(value: Any) -> int:
     """Bytes in a size like ``2MB`` (decimal units) or ``1GiB`` (binary units)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise invalid("size_unit_missing", f"add a unit, {_EXAMPLES} (got {shown(value)})")
-    match = _SIZE.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise invalid("size", f"must be a size, {_EXAMPLES} (got {shown(value)})")
-    number, unit = match.groups()
-    if not unit:
-        raise invalid("size_unit_missing", f"add a unit, {_EXAMPLES} (got {shown(value)})")
-    if unit not in _UNITS:
-        raise invalid(
-            "size_unit",
-            f"unknown unit {unit!r} in {shown(value.strip())}; use B, kB, MB, GB, KiB, MiB or GiB",
+    return round(
+        parse_quantity(
+            value,
+            kind="size",
+            pattern=_SIZE,
+            units=_UNITS,
+            use="B, kB, MB, GB, KiB, MiB or GiB",
+            examples=_EXAMPLES,
         )
-    return round(float(number) * _UNITS[unit])
+    )
 
 
 def format_size(size: int) -> str:

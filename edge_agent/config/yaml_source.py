@@ -13,9 +13,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from drivers.base_config import ConfigPath
-
 from .errors import ConfigError, ConfigProblem
+from .vocabulary import ConfigPath
 
 
 @dataclass(frozen=True, slots=True)

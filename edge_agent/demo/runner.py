@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from edge_agent.config import ConfigError, ConfigProblem, OpcUaConfig, load_config
+from drivers.gpio.config import GpioCounter, GpioInput, GpioSourceConfig
+from edge_agent.agent_config import AgentConfig, load_config
+from edge_agent.config import ConfigError, ConfigProblem, OpcUaConfig
 from edge_agent.runtime.agent import AgentRuntime
 from edge_agent.runtime.supervisor import Supervisor
 from edge_agent.simulator.modbus_device import SimulatedPumpDevice
@@ -44,7 +46,7 @@ def default_state_dir() -> Path:
     return Path(base) / "edge-agent" / "demo"
 
 
-def _with_overrides(config: Any, *, endpoint: str | None, pki: Path, pump_port: int) -> Any:
+def _with_overrides(config: AgentConfig, *, endpoint: str | None, pki: Path, pump_port: int) -> AgentConfig:
     """The demo config with the command line's endpoint, state directory and pump port.
 
     The new OPC UA settings are validated like the file's (an insecure demo may not be moved off
@@ -109,7 +111,7 @@ async def run_demo(options: DemoOptions) -> None:
     )
     await pump.start()
 
-    def transform(loaded: Any) -> Any:
+    def transform(loaded: AgentConfig) -> AgentConfig:
         return _with_overrides(loaded, endpoint=endpoint, pki=pki, pump_port=pump.port)
 
     def ready(runtime: AgentRuntime) -> None:
@@ -129,14 +131,16 @@ async def run_demo(options: DemoOptions) -> None:
         await pump.stop()
 
 
-def _start_panel(config: Any, pump: SimulatedPumpDevice) -> asyncio.Task[None] | None:
-    panel_config = next((s for s in config.sources if s.driver == "gpio" and s.pin_factory == "mock"), None)
+def _start_panel(config: AgentConfig, pump: SimulatedPumpDevice) -> asyncio.Task[None] | None:
+    panel_config = next(
+        (s for s in config.sources if isinstance(s, GpioSourceConfig) and s.pin_factory == "mock"), None
+    )
     if panel_config is None:
         return None
     from drivers.gpio.factories import pin_factory, pin_number
 
-    inputs = [p for p in panel_config.points if p.kind == "input"]
-    counters = [p for p in panel_config.points if p.kind == "counter"]
+    inputs = [p for p in panel_config.points if isinstance(p, GpioInput)]
+    counters = [p for p in panel_config.points if isinstance(p, GpioCounter)]
     if not inputs or not counters:
         return None
     panel = SimulatedPanel(

@@ -39,6 +39,17 @@ def is_root(certificate: x509.Certificate) -> bool:
     return is_ca(certificate) and is_self_signed(certificate)
 
 
+def verifies_crl(issuer: x509.Certificate, crl: x509.CertificateRevocationList) -> bool:
+    """Whether ``issuer``'s key verifies ``crl``'s signature.
+
+    TypeError when the key is of a kind that cannot sign (X25519, X448, ML-KEM), as cryptography raises.
+    """
+    # public_key() may be such a key-agreement key, which is_signature_valid's parameter type leaves
+    # out; the union cannot be narrowed alike on every cryptography the project allows (42 has no
+    # ML-KEM classes to test against), so the run-time TypeError is the check.
+    return crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+
+
 def _issuer_is_ca(
     _policy: x509.verification.Policy, _certificate: x509.Certificate, value: x509.BasicConstraints
 ) -> None:

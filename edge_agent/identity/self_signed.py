@@ -200,7 +200,11 @@ def _load_matching_key(
         return None, f"its private key {path} cannot be read ({exc})"
     if not isinstance(key, rsa.RSAPrivateKey):
         return None, f"its private key {path} is not an RSA key"
-    if key.public_key().public_numbers() != certificate.public_key().public_numbers():
+    public_key = certificate.public_key()
+    if (
+        not isinstance(public_key, rsa.RSAPublicKey)
+        or key.public_key().public_numbers() != public_key.public_numbers()
+    ):
         return None, f"its private key {path} belongs to another certificate"
     return key, None
 

@@ -41,7 +41,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from .certificates import chain_verifier
+from .certificates import chain_verifier, verifies_crl
 from .layout import PkiLayout
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ def _check_revocation(
             if crl.issuer != issuer.subject:
                 continue
             name = certificate.subject.rfc4514_string()
-            if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+            if not verifies_crl(issuer, crl):
                 raise SignatureError(
                     f"a CRL of {issuer.subject.rfc4514_string()} does not verify: cannot tell whether "
                     f"{name} is revoked"
@@ -426,7 +426,7 @@ class _SignedData:
         if not hmac.compare_digest(hasher.finalize(), digests[0].expect(_OCTET_STRING, "digest").value):
             raise SignatureError(
                 f"the content does not match its signature: it was changed after it was signed "
-                f"(its {self.digest.name.upper().replace('SHA', 'SHA-')} is not the one signed)"
+                f"(its {self.digest().name.upper().replace('SHA', 'SHA-')} is not the one signed)"
             )
         # RFC 5652 5.4: the signature is over the attributes encoded as a SET OF, not as the [0] field.
         signed = bytes([_SET]) + self.signed_attributes.encoded[1:]

@@ -113,7 +113,7 @@ class ScryptCost:
     @property
     def memory(self) -> int:
         """The bytes one hash needs."""
-        return 128 * self.r * (2**self.ln)
+        return 128 * self.r * (1 << self.ln)
 
     def derive(self, password: str, salt: bytes, length: int) -> bytes:
         return hashlib.scrypt(

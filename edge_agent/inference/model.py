@@ -8,8 +8,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from edge_agent.config.inference import ClassifierOutput, ModelConfig, ModelInputs, ScoreOutput
 from edge_agent.identity.signatures import SignatureError, SignedFilePolicy
@@ -18,6 +20,9 @@ from .backend import NoBackendError, interpreter_class
 from .probe import probe_model
 
 log = logging.getLogger(__name__)
+
+Array: TypeAlias = npt.NDArray[Any]
+"""A tensor's values: float32, int8 or uint8, which only the model file tells."""
 
 TENSOR_TYPES = {np.dtype(np.float32): "float32", np.dtype(np.int8): "int8", np.dtype(np.uint8): "uint8"}
 """The element types the agent feeds and reads, by the names the config uses."""
@@ -45,28 +50,28 @@ class TensorInput:
     columns: slice
     """The columns of this tensor's tags among all of the model's input tags."""
     window: int
-    buffer: np.ndarray
+    buffer: Array
     """Shaped and typed as the tensor; given to ``set_tensor``."""
-    rows: np.ndarray
+    rows: Array
     """``buffer`` seen as [window, tags]."""
-    multiplier: np.ndarray | None
-    addend: np.ndarray | None
-    scratch: np.ndarray | None
+    multiplier: npt.NDArray[np.float32] | None
+    addend: npt.NDArray[np.float32] | None
+    scratch: npt.NDArray[np.float32] | None
     """Float workspace [window, tags] for an 8-bit tensor; None for a float one."""
     limits: tuple[int, int]
 
-    def fill(self, window: np.ndarray) -> None:
+    def fill(self, window: Array) -> None:
         """Write a raw [window, tags] array of tag values into the tensor's buffer."""
-        scratch = self.scratch
-        if scratch is None:
-            if self.multiplier is None:
-                np.copyto(self.rows, window)
-            else:
-                np.multiply(window, self.multiplier, out=self.rows)
-                np.add(self.rows, self.addend, out=self.rows)
+        multiplier, addend, scratch = self.multiplier, self.addend, self.scratch
+        if multiplier is None or addend is None:  # both or neither; an 8-bit tensor always has them
+            np.copyto(self.rows, window)
             return
-        np.multiply(window, self.multiplier, out=scratch)
-        np.add(scratch, self.addend, out=scratch)
+        if scratch is None:
+            np.multiply(window, multiplier, out=self.rows)
+            np.add(self.rows, addend, out=self.rows)
+            return
+        np.multiply(window, multiplier, out=scratch)
+        np.add(scratch, addend, out=scratch)
         np.rint(scratch, out=scratch)
         np.clip(scratch, self.limits[0], self.limits[1], out=scratch)
         np.copyto(self.rows, scratch, casting="unsafe")
@@ -80,14 +85,14 @@ class TensorOutput:
     name: str
     shape: tuple[int, ...]
     size: int
-    dtype: np.dtype
+    dtype: np.dtype[Any]
     quantised: bool
     scale: float
     zero_point: int
 
-    def value(self, raw: np.ndarray, position: int) -> float:
+    def value(self, raw: Array, position: int) -> float:
         """The value at ``position`` of the flattened tensor ``raw``, dequantised."""
-        value = raw.item(position)
+        value: float = raw.item(position)
         return (value - self.zero_point) * self.scale if self.quantised else value
 
 
@@ -153,12 +158,12 @@ class LoadedModel:
         self._output_indexes = [tensor.index for tensor in self.outputs]
         self.invoke_seconds = self._time_invocations()
 
-    def fill(self, windows: Sequence[np.ndarray]) -> None:
+    def fill(self, windows: Sequence[Array]) -> None:
         """Normalise and quantise one raw [window, tags] array per input tensor into its buffer."""
         for tensor, window in zip(self.inputs, windows, strict=True):
             tensor.fill(window)
 
-    def run(self) -> list[np.ndarray]:
+    def run(self) -> list[Array]:
         """Invoke the model on what ``fill`` wrote; the output tensors, raw (copies the caller owns).
 
         Safe to call from a worker thread while the event loop goes on, as long as nothing calls
@@ -171,7 +176,7 @@ class LoadedModel:
         get_tensor = self._get_tensor
         return [get_tensor(index) for index in self._output_indexes]
 
-    def infer(self, *windows: np.ndarray) -> list[np.ndarray]:
+    def infer(self, *windows: Array) -> list[Array]:
         """``fill`` and ``run``, with every output dequantised to float32."""
         self.fill(windows)
         return [
@@ -195,7 +200,7 @@ class LoadedModel:
         return min(timings) if timings else 0.0
 
 
-def _inputs(file: str, details: list[dict], config: ModelConfig) -> list[TensorInput]:
+def _inputs(file: str, details: list[dict[str, Any]], config: ModelConfig) -> list[TensorInput]:
     groups = config.input_groups
     declared_by = _declared_by(config, "inputs")
     if len(details) != len(groups):
@@ -251,8 +256,8 @@ def _inputs(file: str, details: list[dict], config: ModelConfig) -> list[TensorI
 
 
 def _affine(
-    offset: np.ndarray | None, factor: np.ndarray | None
-) -> tuple[np.ndarray | None, np.ndarray | None]:
+    offset: npt.NDArray[np.float64] | None, factor: npt.NDArray[np.float64] | None
+) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
     """(multiplier, addend) with (x - offset) * factor == x * multiplier + addend; None for none."""
     if offset is None or factor is None:
         return None, None
@@ -272,7 +277,7 @@ def _check_input_shape(file: str, what: str, shape: tuple[int, ...], group: Mode
     )
 
 
-def _outputs(file: str, details: list[dict]) -> list[TensorOutput]:
+def _outputs(file: str, details: list[dict[str, Any]]) -> list[TensorOutput]:
     outputs = []
     for position, detail in enumerate(details):
         dtype = np.dtype(detail["dtype"])
@@ -326,7 +331,9 @@ def _check_outputs(file: str, outputs: list[TensorOutput], config: ModelConfig) 
             )
 
 
-def _tensor_type(file: str, what: str, detail: dict, declared: str | None, declared_by: str) -> np.dtype:
+def _tensor_type(
+    file: str, what: str, detail: dict[str, Any], declared: str | None, declared_by: str
+) -> np.dtype[Any]:
     dtype = np.dtype(detail["dtype"])
     if dtype not in TENSOR_TYPES:
         raise ModelRefused(f"{file}: {what} has dtype {dtype.name}; the agent feeds {_supported()}")
@@ -337,7 +344,7 @@ def _tensor_type(file: str, what: str, detail: dict, declared: str | None, decla
     return dtype
 
 
-def _quantization(file: str, what: str, detail: dict) -> tuple[float, int]:
+def _quantization(file: str, what: str, detail: dict[str, Any]) -> tuple[float, int]:
     scale, zero_point = detail["quantization"]
     if not scale > 0:
         raise ModelRefused(f"{file}: {what} is {np.dtype(detail['dtype']).name} but carries no scale")

@@ -21,7 +21,7 @@ from edge_agent.quality import Quality
 from edge_agent.tags import Reading, now_ns
 from edge_agent.tagstore import TagStore, UnknownTagError
 
-from .model import LoadedModel, ModelRefused, TensorOutput
+from .model import Array, LoadedModel, ModelRefused, TensorOutput
 from .worker import InferenceWorker
 
 log = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ class ModelPipeline:
                 latency * 1e3,
             )
 
-    def _done(self, outputs: list[np.ndarray] | None, error: BaseException | None) -> None:
+    def _done(self, outputs: list[Array] | None, error: BaseException | None) -> None:
         """The worker thread's report, on the loop."""
         self._busy = False
         started, stamp, generation = self._cycle
@@ -295,7 +295,7 @@ class ModelPipeline:
         if pending is not None and not pending.done():
             pending.set_result(None)
 
-    def _publish(self, outputs: list[np.ndarray], started: float, stamp: int) -> float:
+    def _publish(self, outputs: list[Array], started: float, stamp: int) -> float:
         """Publish the outputs of one invocation as readings; returns its latency in seconds."""
         latency = time.perf_counter() - started
         self._latencies[self.invocations % LATENCY_HISTORY] = latency

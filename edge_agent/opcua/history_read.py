@@ -21,15 +21,12 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from asyncua import Server, ua
-from asyncua.server.address_space import AttributeValue
-from asyncua.server.history import HistoryManager, HistoryStorageInterface
-from asyncua.server.internal_server import InternalServer
 
 from ..history import HistoryStore, HistoryUnavailableError, Position
 from ..tags import Reading, TagInfo
+from .asyncua_seam import replace_attribute, serve_history_reads, stored_value
 from .tag_values import TagValueError, to_datavalue, to_variant
 
 log = logging.getLogger(__name__)
@@ -104,11 +101,11 @@ class RawRead:
         )
 
 
-class TagHistoryStorage(HistoryStorageInterface):
-    """asyncua's history storage for the tag variables, reading from the agent's HistoryStore.
+class TagHistoryStorage:
+    """HistoryRead of the tag variables, answered from the agent's HistoryStore.
 
-    Reads go through ``read_raw`` (called by the manager ``enable_history`` installs), not through
-    asyncua's ``read_node_history``, whose timestamp continuation points cannot page every read.
+    asyncua's own history storage never sees these reads: its continuation points are bare timestamps,
+    which cannot page every read (see the module docstring).
     """
 
     def __init__(
@@ -118,35 +115,29 @@ class TagHistoryStorage(HistoryStorageInterface):
         *,
         max_values_per_response: int = MAX_VALUES_PER_RESPONSE,
     ) -> None:
-        super().__init__(max_values_per_response)
+        self.max_history_data_response_size = max_values_per_response
         self._store = store
         self._nodes = dict(nodes)
 
-    async def init(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        # The store belongs to the agent, which closes it after the server has stopped.
-        pass
-
-    async def new_historized_node(self, node_id: ua.NodeId, period: timedelta | None, count: int = 0) -> None:
-        pass
-
-    async def save_node_value(self, node_id: ua.NodeId, datavalue: ua.DataValue) -> None:
-        # The agent records every reading from the tag store itself, with its own quality and times; what
-        # asyncua would pass here is the same value once more, through a subscription.
-        pass
-
-    async def read_event_history(
-        self,
-        source_id: ua.NodeId,
-        start: datetime | None,
-        end: datetime | None,
-        nb_values: int,
-        evfilter: ua.EventFilter,
-    ) -> tuple[list[Any], datetime | None]:
-        # Tags have values, not events.
-        return [], None
+    async def read_history(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
+        """The answer to a HistoryRead request: raw reads per node; other kinds are unsupported."""
+        if params.ReleaseContinuationPoints:
+            # Continuation points hold no state here: there is nothing to release.
+            return [ua.HistoryReadResult() for _ in params.NodesToRead]
+        details = params.HistoryReadDetails
+        if params.TimestampsToReturn == ua.TimestampsToReturn.Invalid:
+            return [_failed(ua.StatusCodes.BadTimestampsToReturnInvalid) for _ in params.NodesToRead]
+        results = []
+        for node in params.NodesToRead:
+            if isinstance(details, ua.ReadRawModifiedDetails):
+                results.append(
+                    await self.read_raw(
+                        node.NodeId, details, node.ContinuationPoint, params.TimestampsToReturn
+                    )
+                )
+            else:
+                results.append(_failed(ua.StatusCodes.BadHistoryOperationUnsupported))
+        return results
 
     async def read_raw(
         self,
@@ -198,34 +189,6 @@ class TagHistoryStorage(HistoryStorageInterface):
         return result
 
 
-class TagHistoryManager(HistoryManager):
-    """asyncua's history manager with HistoryRead of raw values answered by ``TagHistoryStorage.read_raw``."""
-
-    def __init__(self, iserver: InternalServer, storage: TagHistoryStorage) -> None:
-        super().__init__(iserver)
-        self.set_storage(storage)
-        self._tag_storage = storage
-
-    async def read_history(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
-        if params.ReleaseContinuationPoints:
-            # Continuation points hold no state here: there is nothing to release.
-            return [ua.HistoryReadResult() for _ in params.NodesToRead]
-        details = params.HistoryReadDetails
-        if params.TimestampsToReturn == ua.TimestampsToReturn.Invalid:
-            return [_failed(ua.StatusCodes.BadTimestampsToReturnInvalid) for _ in params.NodesToRead]
-        results = []
-        for node in params.NodesToRead:
-            if isinstance(details, ua.ReadRawModifiedDetails):
-                results.append(
-                    await self._tag_storage.read_raw(
-                        node.NodeId, details, node.ContinuationPoint, params.TimestampsToReturn
-                    )
-                )
-            else:
-                results.append(_failed(ua.StatusCodes.BadHistoryOperationUnsupported))
-        return results
-
-
 async def enable_history(
     server: Server, store: HistoryStore, nodes: Mapping[ua.NodeId, TagInfo]
 ) -> TagHistoryStorage:
@@ -234,19 +197,21 @@ async def enable_history(
     Call after ``server.init()``; the store keeps being fed and closed by its owner.
     """
     storage = TagHistoryStorage(store, nodes)
-    server.iserver.history_manager = TagHistoryManager(server.iserver, storage)
-    aspace = server.iserver.aspace
+    serve_history_reads(server, storage.read_history)
     for node_id in nodes:
-        attributes = aspace[node_id].attributes
-        # New attribute objects, not writes into the old ones: equal attributes of many nodes may be one
-        # shared object (see compact.py), and only these nodes are historizing.
+        # New attribute objects, not writes into the old ones: only these nodes are historizing.
         for attribute in (ua.AttributeIds.AccessLevel, ua.AttributeIds.UserAccessLevel):
-            current = attributes[attribute].value
+            current = stored_value(server, node_id, attribute)
             assert current is not None and current.Value is not None
-            level = ua.ua_binary.set_bit(current.Value.Value, ua.AccessLevel.HistoryRead)
-            attributes[attribute] = AttributeValue(ua.DataValue(ua.Variant(level, ua.VariantType.Byte)))
-        attributes[ua.AttributeIds.Historizing] = AttributeValue(
-            ua.DataValue(ua.Variant(True, ua.VariantType.Boolean))
+            level = current.Value.Value | ua.AccessLevel.HistoryRead.mask
+            replace_attribute(
+                server, node_id, attribute, ua.DataValue(ua.Variant(level, ua.VariantType.Byte))
+            )
+        replace_attribute(
+            server,
+            node_id,
+            ua.AttributeIds.Historizing,
+            ua.DataValue(ua.Variant(True, ua.VariantType.Boolean)),
         )
     return storage
 

@@ -9,47 +9,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from asyncua import ua
-from asyncua.server.address_space import AddressSpace, MethodService
 
 from ..audit import audit
 from .caller import current_caller
 from .rights import UNLISTED_METHOD_RIGHT, Right, who
 
 
-class RightsCheckedMethodService(MethodService):
-    """asyncua's method service, running only the methods the caller may call.
+class MethodRightsCheck:
+    """Whether the caller may run a method, audited (judge_method_calls asks it for each method of a Call).
 
     ``method_rights`` is the right each method needs, by its NodeId; a method not in it needs
-    UNLISTED_METHOD_RIGHT. Calls without a caller are the server's own and always run.
+    UNLISTED_METHOD_RIGHT. Calls without a caller are the server's own and always run, unaudited.
     """
 
-    def __init__(self, aspace: AddressSpace, method_rights: Mapping[ua.NodeId, Right]) -> None:
-        super().__init__(aspace)
+    def __init__(self, method_rights: Mapping[ua.NodeId, Right]) -> None:
         self._method_rights = method_rights
 
-    async def call(self, methods: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
+    def __call__(self, method: ua.CallMethodRequest) -> bool:
         caller = current_caller()
         if caller is None:
-            return await super().call(methods)
-        results: list[ua.CallMethodResult] = []
-        for method in methods:
-            permitted = caller.may_call(self._method_rights.get(method.MethodId, UNLISTED_METHOD_RIGHT))
-            audit(
-                "call",
-                who=who(caller.user),
-                method=_method_name(method.MethodId),
-                result="allowed" if permitted else "BadUserAccessDenied",
-            )
-            if permitted:
-                results.extend(await super().call([method]))
-            else:
-                results.append(
-                    ua.CallMethodResult(StatusCode=ua.StatusCode(ua.StatusCodes.BadUserAccessDenied))
-                )
-        return results
+            return True
+        permitted = caller.may_call(self._method_rights.get(method.MethodId, UNLISTED_METHOD_RIGHT))
+        audit(
+            "call",
+            who=who(caller.user),
+            method=_method_name(method.MethodId),
+            result="allowed" if permitted else "BadUserAccessDenied",
+        )
+        return permitted
 
 
 def _method_name(method: ua.NodeId) -> str:
     if method.NamespaceIndex == 0 and isinstance(method.Identifier, int):
-        return ua.ObjectIdNames.get(method.Identifier, str(method.Identifier)).removeprefix("Server_")
+        name: str = ua.ObjectIdNames.get(method.Identifier, str(method.Identifier))
+        return name.removeprefix("Server_")
     return str(method.Identifier).rsplit("#", 1)[-1]

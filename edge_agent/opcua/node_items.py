@@ -1,15 +1,13 @@
-"""AddNodes items for the agent's address space, and adding many of them in time linear in their number."""
+"""AddNodes items for the agent's address space (asyncua_seam.add_nodes_in_bulk adds them)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
-from asyncua import Server, ua
+from asyncua import ua
 
-from .compact import AttributeSharer
-
-ReferenceType = int | ua.NodeId
+ReferenceType: TypeAlias = int | ua.NodeId
 
 
 def _node_id(value: int | ua.NodeId) -> ua.NodeId:
@@ -161,71 +159,3 @@ def method_item(
         type_definition=ua.NodeId(),
         attrs=attrs,
     )
-
-
-CHUNK = 2000
-"""Nodes added between two rounds of attribute sharing."""
-
-
-def add_nodes_in_bulk(
-    server: Server, items: Sequence[ua.AddNodesItem], sharer: AttributeSharer | None = None
-) -> None:
-    """Add ``items`` (each parent before its children) with their references, in time linear in their number.
-
-    asyncua's AddNodes compares each new node with every reference its parent already has: a folder of
-    10,000 tags would take about a minute to fill. The agent's node ids and browse names are unique by
-    construction (tag names are, idShorts within a parent are), so each node is added without a parent and
-    the references that tie it to its parent are made here, the parent's own without that comparison.
-    """
-    service = server.iserver.node_mgt_service
-    aspace = server.iserver.aspace
-    parents = [item.ParentNodeId for item in items]
-    for item in items:
-        item.ParentNodeId = ua.NodeId()
-    for start in range(0, len(items), CHUNK):
-        chunk = list(items[start : start + CHUNK])
-        # check=False is what lets a node in without a parent (asyncua loads its own address space so).
-        refused = list(service.try_add_nodes(chunk, check=False))
-        if refused:
-            raise RuntimeError(f"cannot add OPC UA node {refused[0].RequestedNewNodeId}")
-        if sharer is not None:
-            sharer.share(aspace, [item.RequestedNewNodeId for item in chunk])
-    inverse = []
-    for item, parent in zip(items, parents, strict=True):
-        item.ParentNodeId = parent
-        forward = ua.ReferenceDescription(
-            ReferenceTypeId=item.ReferenceTypeId,
-            IsForward=True,
-            NodeId=item.RequestedNewNodeId,
-            BrowseName=item.BrowseName,
-            DisplayName=item.NodeAttributes.DisplayName,
-            NodeClass=item.NodeClass,
-            TypeDefinition=item.TypeDefinition,
-        )
-        if sharer is not None:
-            sharer.share_reference(forward)
-        aspace[parent].references.append(forward)
-        inverse.append(
-            ua.AddReferencesItem(
-                SourceNodeId=item.RequestedNewNodeId,
-                ReferenceTypeId=item.ReferenceTypeId,
-                IsForward=False,
-                TargetNodeId=parent,
-                TargetNodeClass=aspace[parent].attributes[ua.AttributeIds.NodeClass].value.Value.Value,
-            )
-        )
-    for reference, status in zip(inverse, service.add_references(inverse), strict=True):
-        if not status.is_good():
-            raise RuntimeError(f"cannot reference OPC UA node {reference.SourceNodeId}: {status.name}")
-
-
-def add_references(server: Server, references: Sequence[ua.AddReferencesItem]) -> None:
-    """Add non-hierarchical references (and their inverses), raising on the first refused."""
-    if not references:
-        return
-    service = server.iserver.node_mgt_service
-    for reference, status in zip(references, service.add_references(list(references)), strict=True):
-        if not status.is_good():
-            raise RuntimeError(
-                f"cannot reference {reference.TargetNodeId} from {reference.SourceNodeId}: {status.name}"
-            )

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from asyncua import ua
 from asyncua.crypto.permission_rules import PermissionRuleset, User, UserRole
@@ -19,9 +19,6 @@ from asyncua.crypto.permission_rules import PermissionRuleset, User, UserRole
 from ..audit import audit
 from .caller import Caller, serving
 from .rights import roles_of, who
-
-if TYPE_CHECKING:
-    from asyncua.server.internal_server import InternalServer
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +172,7 @@ class AgentUserManager:
 
     def get_user(
         self,
-        iserver: InternalServer,
+        iserver: object,
         username: str | None = None,
         password: str | None = None,
         certificate: Any = None,

@@ -31,8 +31,6 @@ from pathlib import Path
 from aas_core3 import types as aas
 from asyncua import Server, ua
 from asyncua.common.connection import TransportLimits
-from asyncua.crypto.permission_rules import PermissionRuleset
-from asyncua.crypto.security_policies import SecurityPolicyFactory, SecurityPolicyNone
 from cryptography.hazmat.primitives import serialization
 
 from ..config.opcua import OpcUaConfig, is_loopback
@@ -40,10 +38,17 @@ from ..history import HistoryStore
 from ..identity import ApplicationIdentity, PkiLayout, ensure_application_certificate, expiry_warning
 from ..tagstore import TagStore
 from .admin_methods import Administration, add_admin_methods
-from .compact import AttributeSharer
+from .asyncua_seam import (
+    AttributeSharer,
+    activated_sessions,
+    build_server,
+    judge_method_calls,
+    set_unsecured_channel_ruleset,
+    use_identity,
+)
 from .history_read import enable_history
 from .i4aas import ShellNodes
-from .method_calls import RightsCheckedMethodService
+from .method_calls import MethodRightsCheck
 from .rights import METHOD_RIGHTS, SERVER_METHOD_RIGHTS, Right
 from .security import (
     AgentPermissionRuleset,
@@ -53,7 +58,6 @@ from .security import (
     UserDirectory,
     secure_policy_types,
 )
-from .sessions import AgentInternalServer, AgentServer
 from .subscription_methods import add_subscription_methods
 from .tag_nodes import TagNodes
 from .trust import TrustListValidator
@@ -210,7 +214,7 @@ class AgentOpcUaServer:
     def diagnostics(self) -> dict[str, object]:
         """The endpoint, its ways in and how many sessions are active, JSON-ready."""
         server = self._server
-        sessions = server.iserver.activated_sessions if server is not None else 0  # type: ignore[attr-defined]
+        sessions = activated_sessions(server) if server is not None else 0
         return {
             "endpoint": self.endpoint_url,
             "security": self.security_summary(),
@@ -283,7 +287,7 @@ class AgentOpcUaServer:
             recorded = {node: info for node, info in tags.value_nodes.items() if history.records(info.name)}
             await enable_history(server, history, recorded)
         # Last: the attributes it covers must be the ones the address space ends up with.
-        install_user_attributes(server.iserver.aspace, self._method_rights)
+        install_user_attributes(server, self._method_rights)
         await server.start()
         try:
             tags.start()
@@ -342,12 +346,11 @@ class AgentOpcUaServer:
 
     async def _build_server(self, identity: ApplicationIdentity) -> Server:
         settings = self._settings
-        iserver = AgentInternalServer(
+        server = build_server(
             user_manager=AgentUserManager(anonymous=settings.anonymous_read, directory=self._user_directory),
             max_sessions=settings.max_sessions,
+            max_connections=settings.max_sessions + SPARE_CONNECTIONS,
         )
-        iserver.max_connections = settings.max_sessions + SPARE_CONNECTIONS
-        server = AgentServer(iserver=iserver)
         server.name = self._server_name
         server.product_uri = PRODUCT_URI
         server.manufacturer_name = MANUFACTURER
@@ -361,16 +364,15 @@ class AgentOpcUaServer:
         )
 
         server.allow_remote_admin(False)
-        iserver.method_service = RightsCheckedMethodService(iserver.aspace, self._method_rights)
+        judge_method_calls(server, MethodRightsCheck(self._method_rights))
         add_subscription_methods(server)
-        iserver.certificate = identity.certificate
-        iserver.private_key = identity.private_key
+        use_identity(server, identity.certificate, identity.private_key)
         policy_types = secure_policy_types(settings.policies, sign_only=settings.sign_only)
         if settings.none_policy:
             policy_types.append(ua.SecurityPolicyType.NoSecurity)
-        server.set_security_policy(policy_types, permission_ruleset=self._ruleset)  # type: ignore[arg-type]
+        server.set_security_policy(policy_types, permission_ruleset=self._ruleset)
         unsecured = UnsecuredReadRuleset() if settings.none_policy else DiscoveryOnlyRuleset()
-        _set_unsecured_channel_ruleset(server, identity, unsecured)
+        set_unsecured_channel_ruleset(server, identity.certificate, identity.private_key, unsecured)
         tokens: list[type] = [ua.UserNameIdentityToken, ua.X509IdentityToken]
         if settings.anonymous_read:
             tokens.insert(0, ua.AnonymousIdentityToken)
@@ -378,24 +380,6 @@ class AgentOpcUaServer:
         server.set_certificate_validator(TrustListValidator(self._pki))
         server.limits = transport_limits(settings.max_message_size)
         return server
-
-
-def _set_unsecured_channel_ruleset(
-    server: Server, identity: ApplicationIdentity, ruleset: PermissionRuleset
-) -> None:
-    # asyncua opens an unsecured channel for any client that asks, None endpoint or not: clients need
-    # one for GetEndpoints. Such a channel otherwise carries no permission ruleset at all (or, with
-    # the None policy, the one of the secured channels), so this factory, found before the ones
-    # asyncua adds at start, gives it ``ruleset``. asyncua has no public hook for this.
-    server._policies.append(
-        SecurityPolicyFactory(
-            SecurityPolicyNone,
-            ua.MessageSecurityMode.None_,
-            identity.certificate,
-            identity.private_key,
-            permission_ruleset=ruleset,
-        )
-    )
 
 
 def _is_ip(host: str) -> bool:

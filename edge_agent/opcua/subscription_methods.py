@@ -6,45 +6,33 @@ BadUserAccessDenied, an unknown one BadSubscriptionIdInvalid.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
 from asyncua import Server, ua
-from asyncua.server.internal_server import InternalServer
-from asyncua.server.internal_subscription import InternalSubscription
 
+from .asyncua_seam import Subscription, find_subscription
 from .caller import current_caller
 
 
 def add_subscription_methods(server: Server) -> None:
     """Make GetMonitoredItems and ResendData of the Server object answer."""
-    iserver = server.iserver
 
     async def get_monitored_items(
         parent: ua.NodeId, subscription_id: ua.Variant
     ) -> list[ua.Variant] | ua.StatusCode:
-        found = _own_subscription(iserver, subscription_id)
+        found = _own_subscription(server, subscription_id)
         if isinstance(found, ua.StatusCode):
             return found
-        # asyncua keeps monitored items in a private table; it has no other way to list them.
-        items = list(found.monitored_item_srv._monitored_items.values())
+        items = found.monitored_items()
         return [
-            ua.Variant([item.monitored_item_id for item in items], ua.VariantType.UInt32),
+            ua.Variant([item.server_handle for item in items], ua.VariantType.UInt32),
             ua.Variant([item.client_handle for item in items], ua.VariantType.UInt32),
         ]
 
     async def resend_data(parent: ua.NodeId, subscription_id: ua.Variant) -> list[ua.Variant] | ua.StatusCode:
-        found = _own_subscription(iserver, subscription_id)
+        found = _own_subscription(server, subscription_id)
         if isinstance(found, ua.StatusCode):
             return found
-        # asyncua sends a value only when it changed; ResendData wants the current one of each item
-        # again, so the item's last value goes into the subscription's queue as asyncua's own would.
-        for item in list(found.monitored_item_srv._monitored_items.values()):
-            value = item.mvalue.get_current_datavalue()
-            if item.callback_handle is None or value is None or item.mode != ua.MonitoringMode.Reporting:
-                continue
-            notification = ua.MonitoredItemNotification(ClientHandle=item.client_handle, Value=value)
-            await found.enqueue_datachange_event(item.monitored_item_id, notification, item.queue_size)
+        # asyncua sends a value only when it changed; ResendData wants the current one of each item again.
+        await found.resend_current_values()
         return []
 
     for object_id, handler in (
@@ -54,25 +42,15 @@ def add_subscription_methods(server: Server) -> None:
         server.link_method(server.get_node(ua.NodeId(object_id)), handler)
 
 
-def _own_subscription(
-    iserver: InternalServer, subscription_id: ua.Variant
-) -> InternalSubscription | ua.StatusCode:
+def _own_subscription(server: Server, subscription_id: ua.Variant) -> Subscription | ua.StatusCode:
     if not isinstance(subscription_id, ua.Variant) or not isinstance(subscription_id.Value, int):
         return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
-    subscription = iserver.subscription_service.subscriptions.get(subscription_id.Value)
+    subscription = find_subscription(server, subscription_id.Value)
     if subscription is None:
         return ua.StatusCode(ua.StatusCodes.BadSubscriptionIdInvalid)
     caller = current_caller()
-    if caller is not None and not any(
-        session.session_id == subscription.session_id and session.user is caller.user
-        for session in _client_sessions(iserver)
-    ):
+    # The caller is known by its user object (each session's own); the session that owns a subscription
+    # only by its id.
+    if caller is not None and not any(user is caller.user for user in subscription.owner_users()):
         return ua.StatusCode(ua.StatusCodes.BadUserAccessDenied)
     return subscription
-
-
-def _client_sessions(iserver: InternalServer) -> Iterable[Any]:
-    # The caller is known by its user object (each session's own); the session that owns a subscription
-    # only by its id. Only an AgentInternalServer lists its client sessions.
-    client_sessions = getattr(iserver, "client_sessions", None)
-    return client_sessions() if client_sessions is not None else ()

@@ -16,17 +16,26 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from asyncua import Server, ua
-from asyncua.server.address_space import AddressSpace, AttributeValue
 
 from ..tags import Reading, TagInfo
 from ..tagstore import TagStore
-from .compact import AttributeSharer
-from .node_items import add_nodes_in_bulk, analog_property_items, object_item, variable_item
+from .asyncua_seam import (
+    AttributeSharer,
+    ValueAttribute,
+    add_node,
+    add_nodes_in_bulk,
+    notify_watchers,
+    route_value_writes,
+    set_value,
+    share_attributes,
+    use_value_attribute,
+    value_attribute,
+)
+from .node_items import analog_property_items, object_item, variable_item
 from .tag_values import TagValueError, data_type_id, to_datavalue, to_variant
-from .tag_writes import TagWriteService
+from .tag_writes import TagWriter
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +53,9 @@ class TagNodes:
     def __init__(self, server: Server, store: TagStore) -> None:
         self._server = server
         self._store = store
-        self._aspace: AddressSpace = server.iserver.aspace
         self._namespace_index: int | None = None
-        self._nodes: dict[str, tuple[TagInfo, AttributeValue]] = {}
-        self._pending: deque[tuple[AttributeValue, ua.DataValue]] = deque(maxlen=MAX_PENDING_NOTIFICATIONS)
+        self._nodes: dict[str, tuple[TagInfo, ValueAttribute]] = {}
+        self._pending: deque[tuple[ValueAttribute, ua.DataValue]] = deque(maxlen=MAX_PENDING_NOTIFICATIONS)
         self._wakeup = asyncio.Event()
         self._notifier: asyncio.Task[None] | None = None
         self._unlisten: Callable[[], None] | None = None
@@ -64,37 +72,33 @@ class TagNodes:
         """Add EdgeAgent/Tags/<source>/<tag> to the address space and route client writes to the store."""
         idx = await self._server.register_namespace(NAMESPACE_URI)
         self._namespace_index = idx
-        session = self._server.iserver.isession
-        root = await self._add(
-            session,
+        root = await add_node(
+            self._server,
             _folder_item(
                 idx, ROOT_OBJECT, ua.NodeId(ua.ObjectIds.ObjectsFolder), ua.ObjectIds.BaseObjectType
             ),
         )
-        tags_folder = await self._add(session, _folder_item(idx, TAGS_FOLDER, root))
+        tags_folder = await add_node(self._server, _folder_item(idx, TAGS_FOLDER, root))
         source_folders: dict[str, ua.NodeId] = {}
         variables: list[ua.AddNodesItem] = []
         properties: list[ua.AddNodesItem] = []
         for info in self._store.tags:
             if info.source not in source_folders:
-                source_folders[info.source] = await self._add(
-                    session, _folder_item(idx, info.source, tags_folder)
+                source_folders[info.source] = await add_node(
+                    self._server, _folder_item(idx, info.source, tags_folder)
                 )
             nodeid = ua.NodeId(info.name, idx)
             variables.append(_variable_item(idx, nodeid, source_folders[info.source], info))
             properties.extend(_property_items(idx, nodeid, info))
         if sharer is not None:
             sharer.keep_values_of.update(item.RequestedNewNodeId for item in variables)
-            sharer.share(self._aspace, source_folders.values())
+            share_attributes(self._server, sharer, list(source_folders.values()))
         add_nodes_in_bulk(self._server, variables + properties, sharer)
         for info in self._store.tags:
-            value_attribute = self._aspace[ua.NodeId(info.name, idx)].attributes[ua.AttributeIds.Value]
-            self._nodes[info.name] = (info, value_attribute)
+            self._nodes[info.name] = (info, value_attribute(self._server, ua.NodeId(info.name, idx)))
             self._apply(info, self._store.current(info.name))
         self._write_targets = {ua.NodeId(name, idx): info for name, (info, _) in self._nodes.items()}
-        self._server.iserver.attribute_service = TagWriteService(
-            self._aspace, self._store, self._write_targets
-        )
+        route_value_writes(self._server, self._write_targets, TagWriter(self._store))
 
     @property
     def value_nodes(self) -> dict[ua.NodeId, TagInfo]:
@@ -107,8 +111,8 @@ class TagNodes:
         The variable shares the tag variable's value attribute, so one update reaches both and a subscriber
         to either is notified; costs nothing per reading.
         """
-        info, value_attribute = self._nodes[tag]
-        self._aspace[nodeid].attributes[ua.AttributeIds.Value] = value_attribute
+        info, shown = self._nodes[tag]
+        use_value_attribute(self._server, nodeid, shown)
         self._write_targets[nodeid] = info
 
     def start(self) -> None:
@@ -136,7 +140,7 @@ class TagNodes:
         self._apply(entry[0], reading)
 
     def _apply(self, info: TagInfo, reading: Reading) -> None:
-        value_attribute = self._nodes[info.name][1]
+        attribute = self._nodes[info.name][1]
         try:
             variant, quality = to_variant(info, reading.value), reading.quality
             self._unconvertible.discard(info.name)
@@ -147,9 +151,8 @@ class TagNodes:
                 self._unconvertible.add(info.name)
             variant, quality = ua.Variant(None, ua.VariantType.Null), exc.quality
         datavalue = to_datavalue(variant, quality, reading)
-        value_attribute.value = datavalue
-        if value_attribute.datachange_callbacks:
-            self._pending.append((value_attribute, datavalue))
+        if set_value(attribute, datavalue):
+            self._pending.append((attribute, datavalue))
             self._wakeup.set()
 
     async def _notify_monitored_items(self) -> None:
@@ -157,19 +160,9 @@ class TagNodes:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
-                value_attribute, datavalue = self._pending.popleft()
-                for handle, callback in list(value_attribute.datachange_callbacks.items()):
-                    try:
-                        await callback(handle, datavalue)
-                    except Exception:
-                        log.exception("monitored item callback failed")
-
-    @staticmethod
-    async def _add(session: Any, item: ua.AddNodesItem) -> ua.NodeId:
-        (result,) = await session.add_nodes([item])
-        result.StatusCode.check()
-        nodeid: ua.NodeId = result.AddedNodeId
-        return nodeid
+                attribute, datavalue = self._pending.popleft()
+                for failure in await notify_watchers(attribute, datavalue):
+                    log.error("monitored item callback failed", exc_info=failure)
 
 
 def _folder_item(

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..audit import audit
 from ..identity import PkiLayout, certificate_thumbprint, write_atomically
+from ..identity.certificates import verifies_crl
 from ..identity.layout import PUBLIC_FILE_MODE
 
 log = logging.getLogger(__name__)
@@ -330,7 +331,7 @@ def _signed_by_its_issuer(crl: x509.CertificateRevocationList, certificates: lis
         if certificate.subject != crl.issuer:
             continue
         try:
-            if crl.is_signature_valid(certificate.public_key()):  # type: ignore[arg-type]
+            if verifies_crl(certificate, crl):
                 return True
         except (TypeError, ValueError):
             continue

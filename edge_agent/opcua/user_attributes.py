@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import cache
 
-from asyncua import ua
-from asyncua.server.address_space import AddressSpace, AttributeValue
+from asyncua import Server, ua
 
+from .asyncua_seam import Reader, compute_on_read
 from .caller import current_caller
 from .rights import UNLISTED_METHOD_RIGHT, Right
 
@@ -26,7 +26,7 @@ _WRITE_BITS = (
 )
 _NOT_EXECUTABLE = ua.DataValue(ua.Variant(False, ua.VariantType.Boolean))
 
-ValueCallback = Callable[[ua.NodeId, ua.AttributeIds], ua.DataValue]
+Stored = Callable[[], ua.DataValue]
 
 
 @cache
@@ -35,7 +35,7 @@ def _access_level(level: int) -> ua.DataValue:
     return ua.DataValue(ua.Variant(level, ua.VariantType.Byte))
 
 
-def install(aspace: AddressSpace, method_rights: Mapping[ua.NodeId, Right]) -> int:
+def install(server: Server, method_rights: Mapping[ua.NodeId, Right]) -> int:
     """Compute UserAccessLevel and UserExecutable per caller on every node where they could differ.
 
     Those are variables with a write bit in UserAccessLevel and methods whose UserExecutable is true.
@@ -43,53 +43,39 @@ def install(aspace: AddressSpace, method_rights: Mapping[ua.NodeId, Right]) -> i
     each method are looked up in ``method_rights`` at each read, so it may still be filled. Returns how
     many attributes were set up.
     """
-    installed = 0
-    # asyncua gives a value_callback the node id but not the attribute object; attributes equal across
-    # nodes may be one shared object (compact.py), so each object is set up once, reading its own value.
-    seen: set[int] = set()
-    for nodeid in list(aspace.keys()):
-        attributes = aspace[nodeid].attributes
-        for attribute_id, make in (
-            (ua.AttributeIds.UserAccessLevel, _user_access_level),
-            (ua.AttributeIds.UserExecutable, lambda attr: _user_executable(attr, method_rights)),
-        ):
-            attribute = attributes.get(attribute_id)
-            if attribute is None or id(attribute) in seen or not _may_differ(attribute_id, attribute):
-                continue
-            seen.add(id(attribute))
-            attribute.value_callback = make(attribute)
-            installed += 1
-    return installed
+    return compute_on_read(server, ua.AttributeIds.UserAccessLevel, _user_access_level) + compute_on_read(
+        server, ua.AttributeIds.UserExecutable, lambda stored: _user_executable(stored, method_rights)
+    )
 
 
-def _may_differ(attribute_id: ua.AttributeIds, attribute: AttributeValue) -> bool:
-    if attribute.value_callback is not None or attribute.value is None or attribute.value.Value is None:
-        return False
-    stored = attribute.value.Value.Value
-    if attribute_id == ua.AttributeIds.UserAccessLevel:
-        return isinstance(stored, int) and bool(stored & _WRITE_BITS)
-    return stored is True
+def _stored_value(stored: Stored) -> object:
+    value = stored()
+    return None if value.Value is None else value.Value.Value
 
 
-def _user_access_level(attribute: AttributeValue) -> ValueCallback:
-    def read(nodeid: ua.NodeId, attribute_id: ua.AttributeIds) -> ua.DataValue:
-        stored = attribute.value
-        assert stored is not None
+def _user_access_level(stored: Stored) -> Reader | None:
+    level = _stored_value(stored)
+    if not isinstance(level, int) or not level & _WRITE_BITS:
+        return None
+
+    def read(nodeid: ua.NodeId) -> ua.DataValue:
+        value = stored()
         caller = current_caller()
         if caller is None or caller.may_write():
-            return stored
-        return _access_level(stored.Value.Value & ~_WRITE_BITS)  # type: ignore[union-attr]
+            return value
+        return _access_level(value.Value.Value & ~_WRITE_BITS)
 
     return read
 
 
-def _user_executable(attribute: AttributeValue, method_rights: Mapping[ua.NodeId, Right]) -> ValueCallback:
-    def read(nodeid: ua.NodeId, attribute_id: ua.AttributeIds) -> ua.DataValue:
-        stored = attribute.value
-        assert stored is not None
+def _user_executable(stored: Stored, method_rights: Mapping[ua.NodeId, Right]) -> Reader | None:
+    if _stored_value(stored) is not True:
+        return None
+
+    def read(nodeid: ua.NodeId) -> ua.DataValue:
         caller = current_caller()
         if caller is None or caller.may_call(method_rights.get(nodeid, UNLISTED_METHOD_RIGHT)):
-            return stored
+            return stored()
         return _NOT_EXECUTABLE
 
     return read

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,14 @@ from aas_core3 import types as aas
 from drivers.base import Source
 from drivers.registry import build_source
 from edge_agent.aas import build_environment, model_info
+from edge_agent.agent_config import AgentConfig
 from edge_agent.config import ConfigError, ConfigProblem, resolve_model_file
 from edge_agent.history import HistoryStore
 from edge_agent.identity import UserFileError, UserStore
 from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.opcua.server import AgentOpcUaServer
 from edge_agent.quality import Quality
-from edge_agent.tags import Reading, now_ns
+from edge_agent.tags import Reading, TagInfo, now_ns
 from edge_agent.tagstore import TagStore
 
 from .administration import ReloadRequest, RuntimeAdministration
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 3.0
 
 
-def application_uri(config: Any) -> str:
+def application_uri(config: AgentConfig) -> str:
     """The configured ApplicationUri, else one derived from the asset id (which is often a URN itself)."""
     return config.opcua.application_uri or f"urn:edge-agent:{config.asset.id.removeprefix('urn:')}"
 
@@ -49,7 +51,7 @@ def user_directory(path: Path | None) -> UserStore | None:
 class AgentRuntime:
     """One generation of the running agent. A reload builds a new one and retires this one."""
 
-    def __init__(self, config: Any, *, reload: ReloadRequest | None = None) -> None:
+    def __init__(self, config: AgentConfig, *, reload: ReloadRequest | None = None) -> None:
         self.config = config
         self.store = TagStore()
         self.sources = [build_source(source_config) for source_config in config.sources]
@@ -87,7 +89,7 @@ class AgentRuntime:
             values=self.store.snapshot(),
         )
 
-    def _pipelines_for(self, config: Any) -> list[ModelPipeline]:
+    def _pipelines_for(self, config: AgentConfig) -> list[ModelPipeline]:
         pipelines = []
         for model_config in config.models:
             try:
@@ -117,7 +119,7 @@ class AgentRuntime:
             raise
         self._serving = True
         for source in self.sources:
-            self._spawn(f"source {source.name}", lambda s=source: self._run_source(s))
+            self._spawn(f"source {source.name}", functools.partial(self._run_source, source))
         self._start_models()
 
     def _start_models(self) -> None:
@@ -129,13 +131,13 @@ class AgentRuntime:
             task = asyncio.create_task(keep_running(f"model {pipeline.config.name}", pipeline.run))
             self._model_tasks.append(task)
 
-    def can_swap_models_to(self, config: Any) -> bool:
+    def can_swap_models_to(self, config: AgentConfig) -> bool:
         """Whether ``config`` differs from the running one in its models only, publishing the same tags.
 
         Then a reload swaps the models alone: drivers keep polling and OPC UA clients stay connected.
         """
 
-        def model_tags(c: Any) -> list[Any]:
+        def model_tags(c: AgentConfig) -> list[TagInfo]:
             return [info for model in c.models for info in model.tag_infos()]
 
         return (
@@ -145,7 +147,7 @@ class AgentRuntime:
             and model_tags(config) == model_tags(self.config)
         )
 
-    async def swap_models(self, config: Any) -> None:
+    async def swap_models(self, config: AgentConfig) -> None:
         """Load the new models beside the running ones, then switch over between two cycles."""
         pipelines = self._pipelines_for(config)
         for pipeline in pipelines:
@@ -155,14 +157,14 @@ class AgentRuntime:
         self.pipelines, self.config = pipelines, config
         self._start_models()
 
-    async def _run_source(self, source: Source) -> None:
+    async def _run_source(self, source: Source[Any]) -> None:
         try:
             await source.run(self.store)
         finally:
             # Whatever ended it (a stop, a reload, a crash), its values are no longer kept fresh.
             _publish_all(self.store, [info.name for info in source.tag_infos()], Quality.BadOutOfService)
 
-    def _spawn(self, name: str, run: Any) -> None:
+    def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         self._tasks.append(asyncio.create_task(keep_running(name, run), name=name))
 
     async def stop(self) -> None:

@@ -23,7 +23,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drivers.modbus.config import ModbusDevice
 
 # A stall shorter than this is never a reason to restart: a machine under load, a long garbage
 # collection or a burst of reconnects can hold things up for seconds.
@@ -121,12 +124,12 @@ class HealthCheck:
         devices = resolve()
         # The devices of a source share one connection, one transaction at a time: in the worst case a
         # device waits for every request of every device to time out, each retried.
-        link_s = sum(
+        link_s: float = sum(
             stats["requests_per_cycle"] * (device.retries + 1) * device.timeout
             for device, stats in zip(devices, counted, strict=True)
         )
 
-        def cycle_s(device: Any) -> float:
+        def cycle_s(device: ModbusDevice) -> float:
             return max(device.poll, RETRY_PAUSE_MAX_S) + link_s
 
         def cycles(index: int) -> Callable[[], int]:

@@ -9,17 +9,18 @@ import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from edge_agent.agent_config import AgentConfig, load_config
 from edge_agent.audit import audit
-from edge_agent.config import ConfigError, load_config
+from edge_agent.config import ConfigError
 from edge_agent.pacing import Backoff
 
 from .agent import AgentRuntime
 
 log = logging.getLogger(__name__)
 
-ConfigTransform = Callable[[Any], Any]
+ConfigTransform = Callable[[AgentConfig], AgentConfig]
 # Long enough for the answer to a ReloadConfiguration call to leave before the server may restart.
 RELOAD_AFTER_ANSWER_S = 0.2
 
@@ -64,7 +65,7 @@ class Supervisor:
         self._reload = asyncio.Event()
         self.reloads = 0
 
-    def load(self) -> Any:
+    def load(self) -> AgentConfig:
         return self.transform(load_config(self.config_path))
 
     def request_stop(self) -> None:
@@ -86,7 +87,7 @@ class Supervisor:
         asyncio.get_running_loop().call_later(RELOAD_AFTER_ANSWER_S, self.request_reload)
         return True, f"{self.config_path} is valid; reloading it"
 
-    async def run(self, config: Any | None = None) -> None:
+    async def run(self, config: AgentConfig | None = None) -> None:
         """Serve until asked to stop. A bad config at start raises ConfigError."""
         config = config if config is not None else self.load()
         loop = asyncio.get_running_loop()
@@ -179,7 +180,7 @@ class Supervisor:
         self._ready()
         return True
 
-    async def _restore(self, config: Any) -> None:
+    async def _restore(self, config: AgentConfig) -> None:
         """Start the previous config again, retrying until it runs or the agent is told to stop."""
         backoff = Backoff(first=1.0, cap=30.0)
         while not self._stop.is_set():

@@ -116,7 +116,10 @@ class SimulatedPumpDevice:
         await server.serve_forever(background=True)
         self._server = server
         self._last_update = time.monotonic()
-        self.port = server.transport.sockets[0].getsockname()[1]
+        listener = server.transport  # typed as a transport; a listening pymodbus server keeps its Server
+        if not isinstance(listener, asyncio.Server):
+            raise RuntimeError(f"the simulated pump's listener is {type(listener).__name__}, not a server")
+        self.port = listener.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         """Close the listener and every client connection."""

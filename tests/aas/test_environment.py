@@ -10,9 +10,9 @@ from aas_core3 import types as aas
 
 from edge_agent.aas import build_environment, verify
 from edge_agent.aas import ids as semantic
-from edge_agent.config import AgentConfig, load_config_text
+from edge_agent.agent_config import AgentConfig, load_config_text
+from tests.support.aas import FULL_MODEL_INFO, FULL_VALUES, ISSUED
 
-from .conftest import FULL_MODEL_INFO, FULL_VALUES, ISSUED
 from .shell import (
     all_ids,
     children,

@@ -12,9 +12,8 @@ from basyx.aas.adapter.json import read_aas_json_file
 
 from edge_agent.aas import build_environment, to_json, verify, write_aasx
 from edge_agent.aas.export import RELATIONSHIP_AAS_SPEC, RELATIONSHIP_AASX_ORIGIN
-from edge_agent.config import AgentConfig
-
-from .conftest import FULL_MODEL_INFO, FULL_VALUES
+from edge_agent.agent_config import AgentConfig
+from tests.support.aas import FULL_MODEL_INFO, FULL_VALUES
 
 
 def test_the_json_reads_back_as_the_same_valid_environment(

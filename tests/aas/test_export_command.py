@@ -13,8 +13,7 @@ from aas_core3 import jsonization
 from edge_agent.aas import verify
 from edge_agent.demo import DEMO_CONFIG
 from edge_agent.identity import PkiLayout, ensure_application_certificate
-
-from .conftest import FULL_CONFIG
+from tests.support.aas import FULL_CONFIG
 
 
 def edge_agent(*args: str) -> subprocess.CompletedProcess[bytes]:

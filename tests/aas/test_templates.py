@@ -7,9 +7,8 @@ from pathlib import Path
 import aas_submodel_validate as smtv
 
 from edge_agent.aas import build_environment, to_json, write_aasx
-from edge_agent.config import load_config_text
-
-from .conftest import FULL_CONFIG
+from edge_agent.agent_config import load_config_text
+from tests.support.aas import FULL_CONFIG
 
 # IDTA 02006-3-0 and 02003 2.0 require the manufacturer's order code, and 02003 its article number.
 COMPLETE_NAMEPLATE = FULL_CONFIG.replace(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textwrap import dedent, indent
 
 from drivers.modbus.config import ModbusSourceConfig
-from edge_agent.config import load_config_text
+from edge_agent.agent_config import load_config_text
 
 from .reporting import the_one_problem
 

@@ -6,7 +6,8 @@ from textwrap import dedent
 
 import pytest
 
-from edge_agent.config import ConfigError, ConfigProblem, load_config_text
+from edge_agent.agent_config import load_config_text
+from edge_agent.config import ConfigError, ConfigProblem
 
 
 def problems_of(text: str) -> list[ConfigProblem]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from edge_agent.config import json_schema, load_config
+from edge_agent.agent_config import json_schema, load_config
 from edge_agent.demo import DEMO_CONFIG
 
 

@@ -7,14 +7,8 @@ from textwrap import dedent
 
 import pytest
 
-from edge_agent.config import (
-    BUNDLED_MODELS,
-    ConfigError,
-    load_config,
-    load_config_text,
-    model_files,
-    resolve_model_file,
-)
+from edge_agent.agent_config import load_config, load_config_text
+from edge_agent.config import BUNDLED_MODELS, ConfigError, model_files, resolve_model_file
 
 ASSET = "asset: {id: urn:example:aas:p1, global_asset_id: urn:example:asset:p1}\n"
 MODEL_ENTRY = """\

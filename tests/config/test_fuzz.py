@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from edge_agent.config import ConfigError, load_config_text
+from edge_agent.agent_config import load_config_text
+from edge_agent.config import ConfigError
 from edge_agent.demo import DEMO_CONFIG
 
 FILENAME = "fuzz.yaml"

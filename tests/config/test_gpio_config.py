@@ -6,7 +6,8 @@ from textwrap import dedent, indent
 
 import pytest
 
-from edge_agent.config import ConfigError, load_config_text
+from edge_agent.agent_config import load_config_text
+from edge_agent.config import ConfigError
 from edge_agent.tags import TagInfo
 
 HEAD = """\

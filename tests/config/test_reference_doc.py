@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel, Tag
 from pydantic.fields import FieldInfo
 
-from edge_agent.config import AgentConfig
+from edge_agent.agent_config import AgentConfig
 
 REFERENCE = Path(__file__).parents[2] / "docs" / "config-reference.md"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textwrap import dedent
 
 from drivers.registry import driver_names
-from edge_agent.config import load_config_text
+from edge_agent.agent_config import load_config_text
 from edge_agent.tags import TagInfo
 
 ASSET = "asset: {id: urn:example:aas:p1, global_asset_id: urn:example:asset:p1}\n"

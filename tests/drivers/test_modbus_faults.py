@@ -13,8 +13,8 @@ from edge_agent.tagstore import TagStore
 from tests.support.waiting import eventually
 
 from .modbus_peers import Tables, pty_pair, pymodbus_rtu, pymodbus_tcp
+from .modbus_running import source, start, stop
 from .rogue_modbus import rogue_server
-from .test_modbus_source import source, start, stop
 
 POLL_S = 0.05
 RECOVERY_S = 2.0

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from drivers.modbus.config import ModbusPoint
 from drivers.modbus.plan import ReadRequest, describe_plan, plan_reads
-from edge_agent.config import load_config_text
+from edge_agent.agent_config import load_config_text
 
 ASSET = "asset: {id: urn:example:aas:p1, global_asset_id: urn:example:asset:p1}\n"
 BIT_TABLES = ("coil", "discrete")

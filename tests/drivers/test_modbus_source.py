@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 from pymodbus.framer import FramerType
 
-from drivers.modbus.config import ModbusSourceConfig
-from drivers.modbus.source import ModbusSource
 from edge_agent.quality import Quality
 from edge_agent.simulator.modbus_device import SimulatedPumpDevice
 from edge_agent.tagstore import TagStore
 from tests.support.waiting import eventually
 
 from .modbus_peers import Tables, modbus_tk_tcp, pty_pair, pymodbus_rtu, pymodbus_tcp
+from .modbus_running import source, start, stop
 
 PUMP_POINTS = [
     {"name": "motor_temperature", "kind": "input", "address": 0, "type": "float32", "unit": "degC"},
@@ -71,24 +70,6 @@ MIXED_EXPECTED: dict[str, Any] = {
     "pump_on": True,
     "door": True,
 }
-
-
-def source(config: dict[str, Any]) -> ModbusSource:
-    data = {"name": "dev", "driver": "modbus", "poll": "50ms", "timeout": "300ms", "retries": 0, **config}
-    return ModbusSource(ModbusSourceConfig.model_validate(data))
-
-
-async def start(src: ModbusSource) -> tuple[TagStore, asyncio.Task[None]]:
-    store = TagStore(src.tag_infos())
-    for info in src.tag_infos():
-        if info.writable:
-            store.set_writer(info.name, src.write)
-    return store, asyncio.create_task(src.run(store))
-
-
-async def stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 def all_good(store: TagStore) -> bool:

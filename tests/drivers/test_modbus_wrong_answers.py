@@ -11,8 +11,8 @@ from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
 from tests.support.waiting import eventually
 
+from .modbus_running import source, start, stop
 from .rogue_modbus import coil_value, discrete_value, holding_value, input_value, rogue_server
-from .test_modbus_source import source, start, stop
 
 FAULTY_POINTS = [
     {"name": "level", "kind": "input", "address": 3},

@@ -14,11 +14,10 @@ import pytest
 from asyncua import Client, ua
 from pymodbus.client import AsyncModbusTcpClient
 
-from edge_agent.config import load_config
+from edge_agent.agent_config import load_config
 from edge_agent.demo import DEMO_CONFIG
+from tests.support.agent_process import PUMP, SERVING, AgentProcess
 from tests.support.ports import free_port
-
-from .agent_process import PUMP, SERVING, AgentProcess
 
 TAGS_NS = "urn:edge-agent:tags"
 FAULT_REGISTER = 10

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from asyncua import Client, ua
 
+from tests.support.agent_process import AgentProcess, wait_for_log
 from tests.support.ports import free_port
-
-from .agent_process import AgentProcess, wait_for_log
 
 TAGS_NS = "urn:edge-agent:tags"
 

@@ -9,7 +9,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from .conftest import history_config, running_store
+from tests.support.history import history_config, running_store
+
 from .recording_process import TAG
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,9 +14,8 @@ import pytest
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, TagInfo, now_ns
 from edge_agent.tagstore import TagStore
+from tests.support.history import history_config, running_store
 from tests.support.waiting import eventually
-
-from .conftest import history_config, running_store
 
 SPEED = TagInfo("speed", "plc", "int")
 

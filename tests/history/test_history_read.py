@@ -15,9 +15,8 @@ from edge_agent.opcua.history_read import MAX_VALUES_PER_RESPONSE, enable_histor
 from edge_agent.opcua.tag_values import DATA_TYPES
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, TagInfo
+from tests.support.history import history_config, running_store
 from tests.support.ports import free_port
-
-from .conftest import history_config, running_store
 
 NAMESPACE = "urn:test:history"
 TEMPERATURE = TagInfo("motor_temperature", "pump_plc", "float", unit="degC")

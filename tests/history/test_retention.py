@@ -7,8 +7,7 @@ from pathlib import Path
 from edge_agent.history.database import size_on_disk
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, now_ns
-
-from .conftest import history_config, running_store
+from tests.support.history import history_config, running_store
 
 A_DAY_NS = 86_400 * 10**9
 

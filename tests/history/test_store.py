@@ -9,8 +9,7 @@ from pathlib import Path
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, TagInfo, TagValue, now_ns
 from edge_agent.tagstore import TagStore
-
-from .conftest import history_config, running_store
+from tests.support.history import history_config, running_store
 
 AN_HOUR_NS = 3600 * 10**9
 

@@ -14,7 +14,9 @@ from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.tags import TagInfo
 from edge_agent.tagstore import TagStore
 from models import MODELS_DIR
-from tests.inference.feeding import HERE, PUMP_TAGS, model_config
+from tests.support.feeding import PUMP_TAGS, model_config
+
+HERE = Path(__file__).resolve().parent  # the room's test models lie beside its tests
 
 ANOMALY = MODELS_DIR / "pump_anomaly.tflite"
 INT8 = MODELS_DIR / "pump_anomaly_int8.tflite"

@@ -8,7 +8,8 @@ from textwrap import dedent
 
 import pytest
 
-from edge_agent.config import ConfigError, ModelConfig, load_config_text
+from edge_agent.agent_config import load_config_text
+from edge_agent.config import ConfigError, ModelConfig
 from models import MODELS_DIR
 
 HEADER = """\

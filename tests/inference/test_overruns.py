@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
-from tests.inference.feeding import HERE, model_config, pipeline_for
+from tests.support.feeding import model_config, pipeline_for
 from tests.support.waiting import eventually
+
+HERE = Path(__file__).resolve().parent  # the room's test models lie beside its tests
 
 SLOW = HERE / "slow.tflite"  # about 100 ms an invocation here
 

@@ -12,7 +12,7 @@ from edge_agent.quality import Quality
 from edge_agent.simulator.pump import PumpSimulator
 from edge_agent.tags import Reading
 from models import MODELS_DIR
-from tests.inference.feeding import PUMP_TAGS, feed, model_config, pipeline_for, settled_pump
+from tests.support.feeding import PUMP_TAGS, feed, model_config, pipeline_for, settled_pump
 
 BUNDLED = MODELS_DIR / "pump_anomaly.tflite"
 OUTPUTS = [

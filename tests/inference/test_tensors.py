@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
-from tests.inference.feeding import BACKENDS, HERE, model_config, pipeline_for
+from tests.support.feeding import BACKENDS, model_config, pipeline_for
+
+HERE = Path(__file__).resolve().parent  # the room's test models lie beside its tests
 
 # The test model's input tensors are b (the latest value of 3 tags), then a (a window of 4 samples of 2
 # tags); its outputs [sum(a), mean(b)] and 2 * b.

@@ -4,30 +4,31 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from edge_agent.opcua import AgentOpcUaServer
-from tests.opcua.conftest import (
-    ClientIdentity,
-    OneOperator,
-    ServerFactory,
+from tests.support.opcua import ClientIdentity, OneOperator, ServerFactory, opcua_config, trust
+from tests.support.opcua_fixtures import (
+    administration,
     client_identity,
-    opcua_config,
+    full_config,
     running_server,
+    shell_store,
     store,
-    trust,
     writer,
 )
 
-from .node_client import Job, secure_job
-
-# The fixtures of tests/opcua, shared rather than copied.
-__all__ = ["client_identity", "running_server", "store", "writer"]
-
-# node-opcua's names of the policies the agent offers by default.
-SECURE_POLICIES = ["Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"]
+# The fixtures tests/opcua has too, shared rather than copied.
+__all__ = [
+    "administration",
+    "client_identity",
+    "full_config",
+    "running_server",
+    "shell_store",
+    "store",
+    "writer",
+]
 
 
 @pytest.fixture
@@ -42,22 +43,3 @@ def trusted_server(server: AgentOpcUaServer, client_identity: ClientIdentity) ->
     """The server, with the client's certificate in its trusted/certs."""
     trust(server, client_identity)
     return server
-
-
-def operator_job(
-    server: AgentOpcUaServer,
-    identity: ClientIdentity,
-    operations: list[dict[str, Any]],
-    *,
-    security_policy: str = "Basic256Sha256",
-) -> Job:
-    """A job signed in as the operator, over SignAndEncrypt with the client's certificate."""
-    return secure_job(
-        server.endpoint_url,
-        operations,
-        certificate=identity.certificate_path,
-        private_key=identity.key_path,
-        application_uri=identity.application_uri,
-        security_policy=security_policy,
-        user=("operator", OneOperator.PASSWORD),
-    )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.agent_process import PUMP, SERVING, AgentProcess
+from tests.support.agent_process import PUMP, SERVING, AgentProcess
 from tests.support.ports import free_port
 
 from .node_client import operation_results, run_node_client, tag_node_id

@@ -10,10 +10,10 @@ from edge_agent.opcua import NAMESPACE_URI, AgentOpcUaServer
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
-from tests.opcua.conftest import TAGS, ClientIdentity, RecordingWriter
+from tests.support.opcua import TAGS, ClientIdentity, RecordingWriter
 
-from .conftest import SECURE_POLICIES, operator_job
 from .node_client import epoch_us, operation_results, run_node_client, tag_node_id
+from .operator import SECURE_POLICIES, operator_job
 
 BASE_DATA_VARIABLE_TYPE = "i=63"
 

@@ -12,7 +12,7 @@ import pytest
 from aas_core3 import jsonization
 
 from edge_agent.aas import build_environment, verify
-from edge_agent.config import AgentConfig
+from edge_agent.agent_config import AgentConfig
 from edge_agent.config.history import HistoryConfig
 from edge_agent.history import HistoryStore
 from edge_agent.opcua import AgentOpcUaServer
@@ -22,13 +22,11 @@ from edge_agent.opcua.i4aas.nodeset import NODESET_FILE
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
-from tests.opcua.conftest import ClientIdentity, RecordingWriter, shell_server, trust
-from tests.opcua.test_shell import STAMP, StubAdministration, _ns, administration, full_config, shell_store
+from tests.support.opcua import ClientIdentity, RecordingWriter, shell_server, trust
+from tests.support.shell import STAMP, StubAdministration, ns
 
-from .conftest import operator_job
 from .node_client import NODE_MODULES, epoch_us, operation_results, run_node_client
-
-__all__ = ["administration", "full_config", "shell_store"]
+from .operator import operator_job
 
 SHELL = f"nsu={SHELL_NAMESPACE_URI};s=pump_17"
 
@@ -89,7 +87,7 @@ async def test_node_opcua_reads_writes_and_subscribes_live_properties(
 ) -> None:
     temperature = shell_node(".OperationalData.motor_temperature#Value")
     setpoint = shell_node(".OperationalData.speed_setpoint#Value")
-    shell_store.publish(Reading("vibration_rms", 2.5, Quality.BadNoCommunication, _ns(STAMP)))
+    shell_store.publish(Reading("vibration_rms", 2.5, Quality.BadNoCommunication, ns(STAMP)))
     operations = [
         {"op": "read", "nodeIds": [temperature, shell_node(".OperationalData.vibration_rms#Value")]},
         {"op": "read", "nodeIds": [f"{temperature}#EURange", f"{temperature}#EngineeringUnits"]},
@@ -99,7 +97,7 @@ async def test_node_opcua_reads_writes_and_subscribes_live_properties(
 
     def change_once_subscribed(event: dict[str, Any]) -> None:
         if event.get("event") == "subscribed":
-            shell_store.publish(Reading("motor_temperature", 64.5, Quality.Good, _ns(STAMP) + 1000))
+            shell_store.publish(Reading("motor_temperature", 64.5, Quality.Good, ns(STAMP) + 1000))
 
     result = await run_node_client(
         operator_job(served_shell, client_identity, operations), on_event=change_once_subscribed
@@ -109,7 +107,7 @@ async def test_node_opcua_reads_writes_and_subscribes_live_properties(
     assert (good["value"], good["statusCode"], epoch_us(good["sourceTimestamp"])) == (
         61.25,
         "Good",
-        _ns(STAMP) // 1000,
+        ns(STAMP) // 1000,
     )
     assert (bad["value"], bad["statusCode"]) == (2.5, "BadNoCommunication")
     eu_range, eu = units["values"]
@@ -151,7 +149,7 @@ async def test_node_opcua_reads_the_history_of_a_live_property_page_by_page(
     history = HistoryStore(HistoryConfig(database=tmp_path / "history.sqlite", retain="3650d"))
     await history.open()
     shell_store.listen(history.append)
-    stamps = [_ns(STAMP) + second * 1_000_000_000 for second in range(1, 2501)]
+    stamps = [ns(STAMP) + second * 1_000_000_000 for second in range(1, 2501)]
     for number, stamp in enumerate(stamps):
         quality = Quality.BadNoCommunication if number == 7 else Quality.Good
         shell_store.publish(Reading("motor_temperature", 50.0 + number / 100, quality, stamp))

@@ -11,7 +11,7 @@ from edge_agent.identity.users import Role
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.tags import Reading, TagInfo
 from edge_agent.tagstore import TagStore
-from tests.opcua.conftest import (
+from tests.support.opcua import (
     ClientIdentity,
     OneOperator,
     RecordingWriter,
@@ -20,8 +20,8 @@ from tests.opcua.conftest import (
     trust,
 )
 
-from .conftest import operator_job
 from .node_client import operation_results, run_node_client, tag_node_id
+from .operator import operator_job
 
 TAGS = [
     TagInfo("pump_speed", "plc", "int", unit="rpm", writable=True, number_type="uint16"),

@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 
 from edge_agent.quality import Quality
 from models import MODELS_DIR
-from tests.inference.feeding import BACKENDS, feed, model_config, pipeline_for, settled_pump
+from tests.support.feeding import BACKENDS, feed, model_config, pipeline_for, settled_pump
 
 BUNDLED = sorted(path.name for path in MODELS_DIR.glob("*.tflite"))
 

@@ -17,7 +17,7 @@ from edge_agent.config.inference import Normalization
 from edge_agent.inference.model import LoadedModel
 from edge_agent.simulator.pump import PumpSimulator
 from models import MODELS_DIR
-from tests.inference.feeding import PUMP_TAGS, feed, model_config, pipeline_for, settled_pump
+from tests.support.feeding import PUMP_TAGS, feed, model_config, pipeline_for, settled_pump
 
 HEALTHY_TOLERANCE = 0.1
 DECISION_MARGIN = 0.1

@@ -7,7 +7,7 @@ import statistics
 import pytest
 
 from edge_agent.simulator.pump import PumpSimulator, PumpState
-from tests.inference.feeding import feed, model_config, pipeline_for, settled_pump
+from tests.support.feeding import feed, model_config, pipeline_for, settled_pump
 
 STATES = ["off", "normal", "cavitation", "bearing_fault"]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from asyncua import Client, ua
 
 from edge_agent.identity import PkiLayout, ensure_application_certificate
@@ -19,10 +20,13 @@ from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
+from tests.support.opcua import RecordingWriter, opcua_config, serving, tag_node, tag_store
 from tests.support.ports import free_port
 from tests.support.waiting import eventually
 
-from .conftest import ServerFactory, opcua_config, tag_node
+# Each test ends with the server still serving and its clients gone, as the next test needs it: the
+# tests share one server, which also shows that what one client did leaves the next unharmed.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = struct.Struct("<3scI")
@@ -66,11 +70,19 @@ def intermediate_chunk(client: Client, size: int = 60_000) -> bytes:
     return HEADER.pack(b"MSG", b"C", HEADER.size + len(body)) + body
 
 
-@pytest.fixture
-async def demo_like(tmp_path: Path, running_server: ServerFactory) -> AsyncIterator[AgentOpcUaServer]:
+@pytest.fixture(scope="module")
+def store() -> TagStore:
+    return tag_store(RecordingWriter())
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def demo_like(
+    tmp_path_factory: pytest.TempPathFactory, store: TagStore
+) -> AsyncIterator[AgentOpcUaServer]:
     """A server on loopback with the None policy and anonymous reads, as the demo runs, for 60 sessions."""
-    config = opcua_config(tmp_path / "pki", none_policy=True, anonymous_read=True, max_sessions=60)
-    async with running_server(config) as server:
+    pki = tmp_path_factory.mktemp("pki")
+    config = opcua_config(pki, none_policy=True, anonymous_read=True, max_sessions=60)
+    async with serving(config, store) as server:
         yield server
 
 
@@ -120,10 +132,9 @@ async def test_clients_that_open_a_channel_and_vanish_leave_nothing_behind(
     for _ in range(30):
         client = await channel_client(demo_like.endpoint_url)
         client.uaclient.protocol.transport.abort()  # type: ignore[union-attr]
-    iserver: Any = demo_like._server.iserver  # type: ignore[union-attr]
     binary_server: Any = demo_like._server.bserver  # type: ignore[union-attr]
     await eventually(lambda: len(binary_server.clients) == 0, within=10)
-    assert iserver.activated_sessions == 0
+    assert demo_like.diagnostics()["sessions"] == 0
     await assert_still_serves(demo_like)
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from asyncua import Client, ua
 
-from edge_agent.opcua import NAMESPACE_URI
+from edge_agent.opcua import NAMESPACE_URI, AgentOpcUaServer
+from tests.support.opcua import RecordingWriter, opcua_config, serving, tag_node, tag_store
 
-from .conftest import ServerFactory, opcua_config, tag_node
+# Every test here only browses and reads: one server for the module.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TYPES = {
     "motor_temperature": ua.ObjectIds.Double,
@@ -20,10 +22,16 @@ TYPES = {
 }
 
 
-@pytest.fixture
-async def client(tmp_path: Path, running_server: ServerFactory) -> AsyncIterator[Client]:
-    config = opcua_config(tmp_path / "pki", none_policy=True, anonymous_read=True)
-    async with running_server(config) as server, Client(server.endpoint_url, timeout=10) as anonymous:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AgentOpcUaServer]:
+    config = opcua_config(tmp_path_factory.mktemp("pki"), none_policy=True, anonymous_read=True)
+    async with serving(config, tag_store(RecordingWriter())) as started:
+        yield started
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def client(server: AgentOpcUaServer) -> AsyncIterator[Client]:
+    async with Client(server.endpoint_url, timeout=10) as anonymous:
         yield anonymous
 
 

@@ -16,9 +16,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from edge_agent.identity import PkiLayout
 from edge_agent.opcua.trust import TrustListValidator
-
-from .conftest import CLIENT_URI
-from .test_trust import NOW, Issued, client_application, make_ca, revoke, verdict
+from tests.support.ca import NOW, Issued, client_application, make_ca, revoke, verdict
+from tests.support.opcua import CLIENT_URI
 
 FULL_USAGE: dict[str, bool] = {
     "digital_signature": True,

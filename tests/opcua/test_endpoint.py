@@ -10,9 +10,8 @@ from asyncua import Client, ua
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua.server import InsecureEndpointError
 from edge_agent.tagstore import TagStore
+from tests.support.opcua import SERVER_URI, ServerFactory, opcua_config
 from tests.support.ports import free_port
-
-from .conftest import SERVER_URI, ServerFactory, opcua_config
 
 
 @pytest.mark.parametrize("opt_in", ["none_policy", "anonymous_read"])

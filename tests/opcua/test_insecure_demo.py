@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from asyncua import Client, Node, ua
 from asyncua.ua.uaerrors import BadUserAccessDenied
 
+from edge_agent.config.opcua import OpcUaConfig
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
-
-from .conftest import (
+from tests.support.opcua import (
     TAGS,
     ClientIdentity,
     OneOperator,
@@ -26,26 +27,62 @@ from .conftest import (
     ServerFactory,
     log_in_as_operator,
     opcua_config,
+    serving,
     tag_node,
+    tag_store,
 )
+
+# The anonymous clients write nothing and read only what their test published first: the tests share one
+# demo server. Its store and writer are the module's ``store`` and ``writer``; the tests that start a
+# server of their own serve them too.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 NOTIFICATION_DEADLINE_S = 10
 SOURCE_TIME = datetime(2030, 5, 17, 8, 30, 15, 123456, tzinfo=UTC)
 SOURCE_TIME_NS = int(SOURCE_TIME.timestamp()) * 1_000_000_000 + 123_456_000
 
 
+def demo_config(pki: Path) -> OpcUaConfig:
+    return opcua_config(pki, security=["Basic256Sha256"], none_policy=True, anonymous_read=True)
+
+
+@pytest.fixture(scope="module")
+def demo_writer() -> RecordingWriter:
+    return RecordingWriter()
+
+
 @pytest.fixture
-async def demo_server(tmp_path: Path, running_server: ServerFactory) -> AsyncIterator[AgentOpcUaServer]:
-    config = opcua_config(
-        tmp_path / "pki", security=["Basic256Sha256"], none_policy=True, anonymous_read=True
-    )
-    async with running_server(config) as server:
+def writer(demo_writer: RecordingWriter) -> RecordingWriter:
+    demo_writer.reset()
+    return demo_writer
+
+
+@pytest.fixture(scope="module")
+def store(demo_writer: RecordingWriter) -> TagStore:
+    return tag_store(demo_writer)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def demo_server(
+    tmp_path_factory: pytest.TempPathFactory, store: TagStore
+) -> AsyncIterator[AgentOpcUaServer]:
+    async with serving(demo_config(tmp_path_factory.mktemp("pki")), store) as server:
         yield server
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def anonymous_client(demo_server: AgentOpcUaServer) -> AsyncIterator[Client]:
     async with Client(demo_server.endpoint_url, timeout=10) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def untouched_client(tmp_path: Path) -> AsyncIterator[Client]:
+    """An anonymous client of a demo server of its own, whose tags nobody has published to."""
+    async with (
+        serving(demo_config(tmp_path / "pki"), tag_store(RecordingWriter())) as server,
+        Client(server.endpoint_url, timeout=10) as client,
+    ):
         yield client
 
 
@@ -105,8 +142,8 @@ async def test_reading_the_tag_type_cannot_carry_shows_type_mismatch(
     assert value.StatusCode.value == Quality.BadTypeMismatch
 
 
-async def test_tag_waits_for_initial_data_until_its_first_reading(anonymous_client: Client) -> None:
-    value = await (await tag_node(anonymous_client, "door_open")).read_data_value(raise_on_bad_status=False)
+async def test_tag_waits_for_initial_data_until_its_first_reading(untouched_client: Client) -> None:
+    value = await (await tag_node(untouched_client, "door_open")).read_data_value(raise_on_bad_status=False)
 
     assert value.StatusCode.value == Quality.BadWaitingForInitialData
 
@@ -151,13 +188,14 @@ async def test_a_client_certificate_sent_on_the_none_channel_is_ignored(
     client = Client(demo_server.endpoint_url, timeout=10)
     # As node-opcua's default client and GUI clients do: their own (here untrusted) certificate, sent anyway.
     client.security_policy.host_certificate = client_identity.der
+    rejected_before = set(demo_server.pki.rejected.iterdir())
 
     with caplog.at_level(logging.INFO):
         async with client:
             name = await (await tag_node(client, "motor_temperature")).read_display_name()
 
     assert name.Text == "motor_temperature"
-    assert list(demo_server.pki.rejected.iterdir()) == []
+    assert set(demo_server.pki.rejected.iterdir()) - rejected_before == set()
     refusals = [
         r for r in caplog.records if r.name.startswith("edge_agent") and "certificate" in r.getMessage()
     ]

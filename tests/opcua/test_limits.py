@@ -12,8 +12,7 @@ from asyncua import Client, ua
 from asyncua.ua.uaerrors import BadRequestTooLarge, BadTooManySessions, UaStatusCodeError
 
 from edge_agent.opcua import AgentOpcUaServer
-
-from .conftest import ClientIdentity, ServerFactory, opcua_config, secure_client, trust
+from tests.support.opcua import ClientIdentity, ServerFactory, opcua_config, secure_client, trust
 
 OpenServerFactory = Callable[[int], AbstractAsyncContextManager[AgentOpcUaServer]]
 

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from asyncua import Client, Node, ua
 
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
-from tests.opcua.test_shell import administration, full_config, shell_store
-from tests.opcua.test_user_access import server
+from tests.support.opcua import ClientIdentity, signed_in, tag_node, trust
+from tests.support.shell import users_shell_server
 
-from .conftest import ClientIdentity, signed_in, tag_node
-
-__all__ = ["administration", "full_config", "server", "shell_store"]
+# Calls that are refused change nothing, and each subscription is its session's: one server for the module.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 NOTIFICATION_DEADLINE_S = 10
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AgentOpcUaServer]:
+    async with users_shell_server(tmp_path_factory.mktemp("shell")) as started:
+        yield started
+
+
+@pytest.fixture
+def server(module_server: AgentOpcUaServer, client_identity: ClientIdentity) -> AgentOpcUaServer:
+    """The module's server, trusting this test's client."""
+    trust(module_server, client_identity)
+    return module_server
 
 
 async def call_request(client: Client, *methods: str) -> list[ua.CallMethodResult]:

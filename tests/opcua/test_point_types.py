@@ -4,32 +4,34 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from asyncua import Client, ua
 
 from edge_agent.aas import build_environment
-from edge_agent.config import AgentConfig
+from edge_agent.agent_config import AgentConfig
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from edge_agent.opcua.tag_values import TagValueError, from_variant, to_variant
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, TagInfo
 from edge_agent.tagstore import TagStore
-from tests.history.conftest import history_config, running_store
-from tests.opcua.test_shell import administration, full_config, shell_store
-
-from .conftest import (
-    ClientIdentity,
+from tests.support.aas import load_full_config
+from tests.support.history import history_config, running_store
+from tests.support.opcua import (
     RecordingWriter,
     log_in_as_operator,
+    make_client_identity,
     secure_client,
     shell_server,
     tag_node,
     trust,
 )
+from tests.support.shell import publish_first_readings, shell_tag_store
 
-__all__ = ["administration", "full_config", "shell_store"]
+# The client tests share one server and session: each starts from the first readings and a new writer,
+# and the history read is of a time no other test records at.
+in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 # The full config's points and model outputs, with the type each is served as.
 SERVED_TYPES = {
@@ -43,14 +45,37 @@ SERVED_TYPES = {
 SPEED = TagInfo("speed", "plc", "int", writable=True, number_type="uint16")
 
 
+@pytest.fixture(scope="module")
+def full_config(tmp_path_factory: pytest.TempPathFactory) -> AgentConfig:
+    return load_full_config(tmp_path_factory.mktemp("config"))
+
+
+@pytest.fixture(scope="module")
+def module_writer() -> RecordingWriter:
+    return RecordingWriter()
+
+
 @pytest.fixture
-async def client(
-    tmp_path: Path, full_config: AgentConfig, shell_store: TagStore, client_identity: ClientIdentity
+def writer(module_writer: RecordingWriter) -> RecordingWriter:
+    module_writer.reset()
+    return module_writer
+
+
+@pytest.fixture(scope="module")
+def shell_store(full_config: AgentConfig, module_writer: RecordingWriter) -> TagStore:
+    return shell_tag_store(full_config, module_writer)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_client(
+    tmp_path_factory: pytest.TempPathFactory, full_config: AgentConfig, shell_store: TagStore
 ) -> AsyncIterator[Client]:
+    directory = tmp_path_factory.mktemp("server")
+    client_identity = make_client_identity(directory / "client-pki")
     async with (
-        running_store(history_config(tmp_path / "history")) as history,
+        running_store(history_config(directory / "history")) as history,
         shell_server(
-            tmp_path / "pki",
+            directory / "pki",
             shell_store,
             lambda der: build_environment(full_config, certificate_der=der),
             history=history,
@@ -62,11 +87,19 @@ async def client(
             yield connected
 
 
+@pytest.fixture
+def client(module_client: Client, shell_store: TagStore, writer: RecordingWriter) -> Client:
+    """The module's client, with the first readings published again and a new writer to write to."""
+    publish_first_readings(shell_store)
+    return module_client
+
+
 async def shell_value(client: Client, tag: str, property_name: str = "Value") -> ua.NodeId:
     shell_ns = await client.get_namespace_index(SHELL_NAMESPACE_URI)
     return ua.NodeId(f"pump_17.OperationalData.{tag}#{property_name}", shell_ns)
 
 
+@in_module_loop
 async def test_each_tag_is_served_with_its_points_type(client: Client, shell_store: TagStore) -> None:
     shell_store.publish(Reading("motor_speed", 2900))
     shell_store.publish(Reading("vibration_rms", 1.23))
@@ -81,6 +114,7 @@ async def test_each_tag_is_served_with_its_points_type(client: Client, shell_sto
     assert found == {tag: (ua.NodeId(served.value), served) for tag, served in SERVED_TYPES.items()}
 
 
+@in_module_loop
 async def test_the_shell_serves_a_live_property_with_the_same_type(client: Client) -> None:
     value = client.get_node(await shell_value(client, "speed_setpoint"))
     value_type = client.get_node(await shell_value(client, "speed_setpoint", "ValueType"))
@@ -90,6 +124,7 @@ async def test_the_shell_serves_a_live_property_with_the_same_type(client: Clien
     assert await value_type.read_value() == 4  # AASValueTypeDataType UInt16
 
 
+@in_module_loop
 async def test_a_uint16_point_takes_a_uint16_and_any_integer_that_fits(
     client: Client, writer: RecordingWriter
 ) -> None:
@@ -105,6 +140,7 @@ async def test_a_uint16_point_takes_a_uint16_and_any_integer_that_fits(
     assert writer.writes == [("speed_setpoint", 1500), ("speed_setpoint", 1600)]
 
 
+@in_module_loop
 async def test_history_is_read_with_the_points_type(client: Client) -> None:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     at = int(start.timestamp()) * 1_000_000_000

@@ -5,22 +5,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from asyncua import Client, ua
 
 from edge_agent.aas import build_environment
-from edge_agent.config import AgentConfig
+from edge_agent.agent_config import AgentConfig
 from edge_agent.identity.users import Role, UserStore
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua import security as security_module
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from edge_agent.tagstore import TagStore
-from tests.opcua.test_shell import StubAdministration, administration, full_config, shell_store
-
-from .conftest import (
+from tests.support.aas import load_full_config
+from tests.support.opcua import (
     USER_PASSWORD,
     ClientIdentity,
     RecordingWriter,
@@ -30,11 +31,14 @@ from .conftest import (
     trust,
     user_store,
 )
-from .conftest import (
+from tests.support.opcua import (
     signed_in as signed_in_as,
 )
+from tests.support.shell import StubAdministration, shell_tag_store
 
-__all__ = ["administration", "full_config", "shell_store"]
+# Most tests share one server, each starting with a new writer and runtime stand-in. The lockout tests
+# change how the server counts failed logins: they have servers of their own.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 USERS = {"oscar": Role.OBSERVER, "olivia": Role.OPERATOR, "erik": Role.ENGINEER, "sam": Role.SECURITY_ADMIN}
 
@@ -62,26 +66,87 @@ class ThreadRecordingStore:
         return self.store.authenticate_certificate(certificate)
 
 
-@pytest.fixture
-def users(tmp_path: Path) -> ThreadRecordingStore:
-    return ThreadRecordingStore(user_store(tmp_path / "users.json", {**USERS, "admin": Role.OBSERVER}))
+def recording_users(path: Path) -> ThreadRecordingStore:
+    return ThreadRecordingStore(user_store(path, {**USERS, "admin": Role.OBSERVER}))
 
 
-@pytest.fixture
-async def server(
-    tmp_path: Path,
-    full_config: AgentConfig,
-    shell_store: TagStore,
+@asynccontextmanager
+async def rights_server(
+    directory: Path,
+    config: AgentConfig,
+    store: TagStore,
     administration: StubAdministration,
     users: ThreadRecordingStore,
 ) -> AsyncIterator[AgentOpcUaServer]:
     async with shell_server(
-        tmp_path / "pki",
-        shell_store,
-        lambda der: build_environment(full_config, certificate_der=der),
+        directory / "pki",
+        store,
+        lambda der: build_environment(config, certificate_der=der),
         user_directory=users,
         administration=administration,
     ) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def full_config(tmp_path_factory: pytest.TempPathFactory) -> AgentConfig:
+    return load_full_config(tmp_path_factory.mktemp("config"))
+
+
+@pytest.fixture(scope="module")
+def module_writer() -> RecordingWriter:
+    return RecordingWriter()
+
+
+@pytest.fixture
+def writer(module_writer: RecordingWriter) -> RecordingWriter:
+    module_writer.reset()
+    return module_writer
+
+
+@pytest.fixture(scope="module")
+def module_administration(full_config: AgentConfig) -> StubAdministration:
+    return StubAdministration(full_config)
+
+
+@pytest.fixture
+def administration(module_administration: StubAdministration) -> StubAdministration:
+    module_administration.reset()
+    return module_administration
+
+
+@pytest.fixture(scope="module")
+def module_users(tmp_path_factory: pytest.TempPathFactory) -> ThreadRecordingStore:
+    return recording_users(tmp_path_factory.mktemp("users") / "users.json")
+
+
+@pytest.fixture
+def users(module_users: ThreadRecordingStore) -> ThreadRecordingStore:
+    module_users.threads.clear()
+    return module_users
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    full_config: AgentConfig,
+    module_writer: RecordingWriter,
+    module_administration: StubAdministration,
+    module_users: ThreadRecordingStore,
+) -> AsyncIterator[AgentOpcUaServer]:
+    store = shell_tag_store(full_config, module_writer)
+    directory = tmp_path_factory.mktemp("server")
+    async with rights_server(directory, full_config, store, module_administration, module_users) as started:
+        yield started
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def lockout_server(tmp_path: Path, full_config: AgentConfig) -> AsyncIterator[AgentOpcUaServer]:
+    """A server of the test's own, for a test that changes how it counts failed logins."""
+    store = shell_tag_store(full_config, RecordingWriter())
+    administration = StubAdministration(full_config)
+    users = recording_users(tmp_path / "users.json")
+    async with rights_server(tmp_path, full_config, store, administration, users) as started:
         yield started
 
 
@@ -138,27 +203,27 @@ async def test_admin_is_a_name_like_any_other(
 
 
 async def test_repeated_failures_lock_a_name_out_until_the_lockout_ends(
-    server: AgentOpcUaServer,
+    lockout_server: AgentOpcUaServer,
     client_identity: ClientIdentity,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(security_module, "FAILURE_DELAY_S", 0.01)
     now = [1000.0]
-    manager: Any = server._server.iserver.user_manager  # type: ignore[union-attr]
+    manager: Any = lockout_server._server.iserver.user_manager  # type: ignore[union-attr]
     manager.guard._clock = lambda: now[0]
     caplog.set_level(logging.INFO, logger="edge_agent.audit")
     for _ in range(security_module.LOCKOUT_AFTER):
         with pytest.raises(ua.uaerrors.BadUserAccessDenied):
-            async with await signed_in(server, client_identity, "olivia", "wrong password"):
+            async with await signed_in(lockout_server, client_identity, "olivia", "wrong password"):
                 pass
     with pytest.raises(ua.uaerrors.BadUserAccessDenied):
-        async with await signed_in(server, client_identity, "olivia", USER_PASSWORD):
+        async with await signed_in(lockout_server, client_identity, "olivia", USER_PASSWORD):
             pass  # locked out: even the right password is refused
-    async with await signed_in(server, client_identity, "oscar", USER_PASSWORD):
+    async with await signed_in(lockout_server, client_identity, "oscar", USER_PASSWORD):
         pass  # another name is not
     now[0] += security_module.LOCKOUT_S + 1
-    async with await signed_in(server, client_identity, "olivia", USER_PASSWORD):
+    async with await signed_in(lockout_server, client_identity, "olivia", USER_PASSWORD):
         pass
     logins = [
         record.audit for record in caplog.records if getattr(record, "audit", {}).get("event") == "login"
@@ -195,26 +260,26 @@ def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 async def test_each_refused_login_is_logged_once_with_its_reason(
-    server: AgentOpcUaServer,
+    lockout_server: AgentOpcUaServer,
     client_identity: ClientIdentity,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(security_module, "FAILURE_DELAY_S", 0.01)
-    manager: Any = server._server.iserver.user_manager  # type: ignore[union-attr]
+    manager: Any = lockout_server._server.iserver.user_manager  # type: ignore[union-attr]
     manager.guard._clock = lambda: 1000.0
     caplog.set_level(logging.INFO)
     for name, password in [("olivia", "wrong password"), ("nobody", USER_PASSWORD)]:
         with pytest.raises(ua.uaerrors.BadUserAccessDenied):
-            async with await signed_in(server, client_identity, name, password):
+            async with await signed_in(lockout_server, client_identity, name, password):
                 pass
     for _ in range(security_module.LOCKOUT_AFTER - 1):
         with pytest.raises(ua.uaerrors.BadUserAccessDenied):
-            async with await signed_in(server, client_identity, "olivia", "wrong password"):
+            async with await signed_in(lockout_server, client_identity, "olivia", "wrong password"):
                 pass
     caplog.clear()
     with pytest.raises(ua.uaerrors.BadUserAccessDenied):
-        async with await signed_in(server, client_identity, "olivia", USER_PASSWORD):
+        async with await signed_in(lockout_server, client_identity, "olivia", USER_PASSWORD):
             pass
 
     assert refusals(caplog) == [

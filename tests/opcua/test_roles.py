@@ -5,16 +5,38 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import pytest_asyncio
 from asyncua import Client, ua
 from asyncua.crypto.permission_rules import UserRole
 from asyncua.ua.uaerrors import UaStatusCodeError
 
-from .conftest import OperatorSessionFactory, tag_node
+from edge_agent.opcua import AgentOpcUaServer
+from tests.support.opcua import (
+    ClientIdentity,
+    OneOperator,
+    RecordingWriter,
+    opcua_config,
+    serving,
+    signed_in_operator,
+    tag_node,
+    tag_store,
+)
+
+# Every change is refused, so the address space stays as it was: one server for the module.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest.fixture
-async def admin_client(operator_session: OperatorSessionFactory) -> AsyncIterator[Client]:
-    async with operator_session(role=UserRole.Admin) as client:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AgentOpcUaServer]:
+    config = opcua_config(tmp_path_factory.mktemp("pki"))
+    store = tag_store(RecordingWriter())
+    async with serving(config, store, user_directory=OneOperator(UserRole.Admin)) as started:
+        yield started
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def admin_client(server: AgentOpcUaServer, client_identity: ClientIdentity) -> AsyncIterator[Client]:
+    async with signed_in_operator(server, client_identity) as client:
         yield client
 
 

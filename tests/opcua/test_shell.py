@@ -4,29 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from aas_core3 import jsonization
 from aas_core3 import types as aas
 from asyncua import Client, Node, ua
 
 from edge_agent.aas import build_environment, verify
-from edge_agent.config import AgentConfig, load_config_text
+from edge_agent.agent_config import AgentConfig
+from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua import server as server_module
 from edge_agent.opcua.i4aas import NAMESPACE_URI as I4AAS_URI
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
-from tests.aas.conftest import FULL_CONFIG
-from tests.support.waiting import eventually
-
-from .conftest import (
+from tests.support.aas import load_full_config
+from tests.support.opcua import (
     ClientIdentity,
     RecordingWriter,
     log_in_as_operator,
@@ -34,77 +35,91 @@ from .conftest import (
     shell_server,
     trust,
 )
+from tests.support.shell import STAMP, StubAdministration, ns, publish_first_readings, shell_tag_store
+from tests.support.waiting import eventually
 
 SHELL = "pump_17"
-STAMP = datetime(2026, 3, 1, 8, 30, 15, 250000, tzinfo=UTC)
+
+# The tests share one shell server with a runtime standing in: before each session the readings, the
+# writer and the runtime stand-in are made as new, so that a test sees what a server of its own would show.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-def _ns(stamp: datetime) -> int:
-    return int(stamp.timestamp()) * 1_000_000_000 + stamp.microsecond * 1000
+@pytest.fixture(scope="module")
+def full_config(tmp_path_factory: pytest.TempPathFactory) -> AgentConfig:
+    return load_full_config(tmp_path_factory.mktemp("config"))
 
 
-class StubAdministration:
-    """Answers the administration methods the way a runtime would, and remembers the calls."""
-
-    def __init__(self, config: AgentConfig) -> None:
-        self.config = config
-        self.reloads = 0
-        self.reload_answer = (True, "reloading")
-
-    async def reload_configuration(self) -> tuple[bool, str]:
-        self.reloads += 1
-        return self.reload_answer
-
-    def diagnostics(self) -> dict[str, Any]:
-        return {"versions": {"edge-agent": "test"}, "uptime_s": 1.5, "sources": [], "models": []}
-
-    def export_aas(self) -> str:
-        return json.dumps(jsonization.to_jsonable(build_environment(self.config, certificate_der=None)))
+@pytest.fixture(scope="module")
+def shell_writer() -> RecordingWriter:
+    return RecordingWriter()
 
 
 @pytest.fixture
-def full_config(tmp_path: Path) -> AgentConfig:
-    return load_config_text(FULL_CONFIG, "full.yaml", base_dir=tmp_path)
+def writer(shell_writer: RecordingWriter) -> RecordingWriter:
+    shell_writer.reset()
+    return shell_writer
 
 
-@pytest.fixture
-def shell_store(full_config: AgentConfig, writer: RecordingWriter) -> TagStore:
-    store = TagStore([info for source in full_config.sources for info in source.tag_infos()])
-    for model in full_config.models:
-        for info in model.tag_infos():
-            store.declare(info)
-    store.set_writer("speed_setpoint", writer)
-    store.publish(Reading("motor_temperature", 61.25, Quality.Good, _ns(STAMP)))
-    store.publish(Reading("speed_setpoint", 2950, Quality.Good, _ns(STAMP)))
-    store.publish(Reading("anomaly_score", 0.31, Quality.Good, _ns(STAMP)))
-    return store
+@pytest.fixture(scope="module")
+def shell_store(full_config: AgentConfig, shell_writer: RecordingWriter) -> TagStore:
+    return shell_tag_store(full_config, shell_writer)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def administration(full_config: AgentConfig) -> StubAdministration:
     return StubAdministration(full_config)
 
 
-@pytest.fixture
-def shell_session(
-    tmp_path: Path,
+@dataclass
+class ModuleShell:
+    """The module's shell server, and what it was built of."""
+
+    server: AgentOpcUaServer
+    store: TagStore
+    writer: RecordingWriter
+    administration: StubAdministration
+    environment: Callable[[bytes], aas.Environment]
+
+    def as_new(self) -> None:
+        """Readings, writer and runtime stand-in as a server of the test's own would have them."""
+        publish_first_readings(self.store)
+        self.writer.reset()
+        self.administration.reset()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_shell(
+    tmp_path_factory: pytest.TempPathFactory,
     full_config: AgentConfig,
     shell_store: TagStore,
+    shell_writer: RecordingWriter,
     administration: StubAdministration,
-    client_identity: ClientIdentity,
-) -> Any:
+) -> AsyncIterator[ModuleShell]:
+    def environment(der: bytes) -> aas.Environment:
+        return build_environment(full_config, certificate_der=der, values=shell_store.snapshot())
+
+    pki = tmp_path_factory.mktemp("pki")
+    async with shell_server(pki, shell_store, environment, administration=administration) as server:
+        yield ModuleShell(server, shell_store, shell_writer, administration, environment)
+
+
+@pytest.fixture
+def shell_session(tmp_path: Path, module_shell: ModuleShell, client_identity: ClientIdentity) -> Any:
     @asynccontextmanager
     async def connect(*, with_administration: bool = True) -> AsyncIterator[Client]:
-        async with shell_server(
-            tmp_path / "pki",
-            shell_store,
-            lambda der: build_environment(full_config, certificate_der=der, values=shell_store.snapshot()),
-            administration=administration if with_administration else None,
-        ) as server:
+        module_shell.as_new()
+        async with AsyncExitStack() as stack:
+            server = module_shell.server
+            if not with_administration:
+                server = await stack.enter_async_context(
+                    shell_server(tmp_path / "pki", module_shell.store, module_shell.environment)
+                )
             trust(server, client_identity)
-            async with log_in_as_operator(await secure_client(server, client_identity)) as client:
-                await client.load_data_type_definitions()
-                yield client
+            client = await secure_client(server, client_identity)
+            await stack.enter_async_context(log_in_as_operator(client))
+            await client.load_data_type_definitions()
+            yield client
 
     return connect
 
@@ -234,7 +249,7 @@ async def test_a_live_property_serves_the_tags_value_status_timestamp_unit_and_r
         assert (eu_range.Low, eu_range.High) == (0.0, 150.0)
 
         later = STAMP + timedelta(seconds=1)
-        shell_store.publish(Reading("motor_temperature", None, Quality.BadNoCommunication, _ns(later)))
+        shell_store.publish(Reading("motor_temperature", None, Quality.BadNoCommunication, ns(later)))
         data = await value.read_data_value(raise_on_bad_status=False)
         assert data.StatusCode.value == Quality.BadNoCommunication
         assert data.Value.Value == 61.25  # the last value stays beside the Bad status
@@ -280,7 +295,7 @@ async def test_a_subscriber_to_a_live_property_sees_each_change(
         await subscription.subscribe_data_change(value)
         await eventually(lambda: len(seen) >= 1)
         for step in range(1, 4):
-            shell_store.publish(Reading("motor_temperature", 60.0 + step, Quality.Good, _ns(STAMP) + step))
+            shell_store.publish(Reading("motor_temperature", 60.0 + step, Quality.Good, ns(STAMP) + step))
             await asyncio.sleep(0.15)
         await eventually(lambda: [d.Value.Value for d in seen][-1] == 63.0)
         assert [d.Value.Value for d in seen] == [61.25, 61.0, 62.0, 63.0]

@@ -9,7 +9,7 @@ import pytest
 from asyncua import Client, ua
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
-from .conftest import (
+from tests.support.opcua import (
     ClientIdentity,
     OneOperator,
     ServerFactory,

@@ -8,54 +8,43 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from asyncua import Client, Node, ua
 
-from edge_agent.aas import build_environment
-from edge_agent.config import AgentConfig
-from edge_agent.identity.users import Role
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
-from edge_agent.tagstore import TagStore
-from tests.opcua.test_shell import StubAdministration, administration, full_config, shell_store
-
-from .conftest import (
+from tests.support.opcua import (
     ClientIdentity,
     OneOperator,
     ServerFactory,
     log_in_as_operator,
     opcua_config,
-    shell_server,
     signed_in,
     tag_node,
     trust,
-    user_store,
 )
+from tests.support.shell import SHELL_USERS, users_shell_server
 
-__all__ = ["administration", "full_config", "shell_store"]
+# What a session may do is read, never changed: the tests share one server.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-USERS = {"oscar": Role.OBSERVER, "olivia": Role.OPERATOR, "erik": Role.ENGINEER}
+USERS = SHELL_USERS
 READ = ua.AccessLevel.CurrentRead.mask
 READ_WRITE = READ | ua.AccessLevel.CurrentWrite.mask
 NOTIFICATION_DEADLINE_S = 10
 
 
-@pytest.fixture
-async def server(
-    tmp_path: Path,
-    full_config: AgentConfig,
-    shell_store: TagStore,
-    administration: StubAdministration,
-    client_identity: ClientIdentity,
-) -> AsyncIterator[AgentOpcUaServer]:
-    async with shell_server(
-        tmp_path / "pki",
-        shell_store,
-        lambda der: build_environment(full_config, certificate_der=der),
-        user_directory=user_store(tmp_path / "users.json", USERS),
-        administration=administration,
-    ) as started:
-        trust(started, client_identity)
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AgentOpcUaServer]:
+    async with users_shell_server(tmp_path_factory.mktemp("shell"), USERS) as started:
         yield started
+
+
+@pytest.fixture
+def server(module_server: AgentOpcUaServer, client_identity: ClientIdentity) -> AgentOpcUaServer:
+    """The module's server, trusting this test's client."""
+    trust(module_server, client_identity)
+    return module_server
 
 
 async def setpoints(client: Client) -> list[Node]:

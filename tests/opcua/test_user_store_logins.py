@@ -9,26 +9,32 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from asyncua import Client, ua
 from asyncua.ua.uaerrors import BadUserAccessDenied
 
-from edge_agent.config import ConfigError, load_config
+from edge_agent.agent_config import load_config
+from edge_agent.config import ConfigError
 from edge_agent.identity.users import Role, ScryptCost, UserFile, UserStore
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.runtime.agent import AgentRuntime
 from edge_agent.tags import Reading
 from edge_agent.tagstore import TagStore
-
-from .conftest import (
+from tests.support.opcua import (
     ClientIdentity,
     RecordingWriter,
-    ServerFactory,
     make_client_identity,
     opcua_config,
     secure_client,
+    serving,
     tag_node,
+    tag_store,
     trust,
 )
+
+# The login tests share one server: each publishes what it reads and starts with a new writer, and no
+# name fails often enough to be locked out.
+in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 # Hashes that take microseconds: the logins check them the same way at any cost.
 CHEAP = ScryptCost(ln=4)
@@ -38,33 +44,52 @@ ASSET = "asset: {id: urn:example:aas:p1, global_asset_id: urn:example:asset:p1}\
 SessionFactory = Callable[..., AbstractAsyncContextManager[Client]]
 
 
-@pytest.fixture
-def user_certificate(tmp_path: Path) -> ClientIdentity:
-    return make_client_identity(tmp_path / "user", name="observer-badge", application_uri="urn:test:badge")
+@pytest.fixture(scope="module")
+def user_certificate(tmp_path_factory: pytest.TempPathFactory) -> ClientIdentity:
+    directory = tmp_path_factory.mktemp("user")
+    return make_client_identity(directory, name="observer-badge", application_uri="urn:test:badge")
 
 
-@pytest.fixture
-def users(tmp_path: Path, user_certificate: ClientIdentity) -> UserStore:
-    users = UserFile(tmp_path / "users.json")
+@pytest.fixture(scope="module")
+def users(tmp_path_factory: pytest.TempPathFactory, user_certificate: ClientIdentity) -> UserStore:
+    users = UserFile(tmp_path_factory.mktemp("users") / "users.json")
     users.add("olivia", Role.OPERATOR, PASSWORD, cost=CHEAP)
     users.add("oscar", Role.OBSERVER, PASSWORD, certificates_der=[user_certificate.der], cost=CHEAP)
     users.write()
     return UserStore.load(users.path, cost=CHEAP)
 
 
+@pytest.fixture(scope="module")
+def module_writer() -> RecordingWriter:
+    return RecordingWriter()
+
+
 @pytest.fixture
+def writer(module_writer: RecordingWriter) -> RecordingWriter:
+    module_writer.reset()
+    return module_writer
+
+
+@pytest.fixture(scope="module")
+def store(module_writer: RecordingWriter) -> TagStore:
+    return tag_store(module_writer)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def server(
-    tmp_path: Path, running_server: ServerFactory, client_identity: ClientIdentity, users: UserStore
+    tmp_path_factory: pytest.TempPathFactory, store: TagStore, users: UserStore
 ) -> AsyncIterator[AgentOpcUaServer]:
-    """A started server with the users file as its user store, trusting the client application."""
-    async with running_server(opcua_config(tmp_path / "pki"), user_directory=users) as started:
-        trust(started, client_identity)
+    """A started server with the users file as its user store."""
+    config = opcua_config(tmp_path_factory.mktemp("pki"))
+    async with serving(config, store, user_directory=users) as started:
         yield started
 
 
 @pytest.fixture
 def session(server: AgentOpcUaServer, client_identity: ClientIdentity) -> SessionFactory:
-    """``async with session(name, password) as client:`` -- signed in over SignAndEncrypt."""
+    """``async with session(name, password) as client:`` -- signed in over SignAndEncrypt, from a client
+    application the server trusts."""
+    trust(server, client_identity)
 
     @asynccontextmanager
     async def connect(
@@ -83,6 +108,7 @@ def session(server: AgentOpcUaServer, client_identity: ClientIdentity) -> Sessio
     return connect
 
 
+@in_module_loop
 async def test_an_operator_writes_a_writable_tag(session: SessionFactory, writer: RecordingWriter) -> None:
     async with session("olivia") as client:
         await (await tag_node(client, "speed_setpoint")).write_value(ua.Variant(1500, ua.VariantType.Int64))
@@ -90,6 +116,7 @@ async def test_an_operator_writes_a_writable_tag(session: SessionFactory, writer
     assert writer.writes == [("speed_setpoint", 1500)]
 
 
+@in_module_loop
 async def test_an_observer_reads_but_may_not_write(
     session: SessionFactory, store: TagStore, writer: RecordingWriter
 ) -> None:
@@ -104,6 +131,7 @@ async def test_an_observer_reads_but_may_not_write(
     assert writer.writes == []
 
 
+@in_module_loop
 async def test_an_observer_calls_no_method_that_needs_more_than_reading(session: SessionFactory) -> None:
     async with session("oscar") as client:
         with pytest.raises(BadUserAccessDenied):
@@ -114,6 +142,7 @@ async def test_an_observer_calls_no_method_that_needs_more_than_reading(session:
             )
 
 
+@in_module_loop
 async def test_an_observers_user_certificate_logs_in_read_only(
     session: SessionFactory, store: TagStore, writer: RecordingWriter, user_certificate: ClientIdentity
 ) -> None:
@@ -129,6 +158,7 @@ async def test_an_observers_user_certificate_logs_in_read_only(
     assert writer.writes == []
 
 
+@in_module_loop
 async def test_anyone_else_is_refused(session: SessionFactory) -> None:
     attempts = [("olivia", "wrong password"), ("mallory", PASSWORD), ("admin", "admin"), ("admin", PASSWORD)]
     admitted = []

@@ -5,17 +5,48 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 from asyncua import Client, ua
 from asyncua.ua.uaerrors import BadNotWritable, BadOutOfRange, BadTypeMismatch
 
+from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.quality import Quality
+from tests.support.opcua import (
+    ClientIdentity,
+    OneOperator,
+    RecordingWriter,
+    opcua_config,
+    serving,
+    signed_in_operator,
+    tag_node,
+    tag_store,
+)
 
-from .conftest import OperatorSessionFactory, RecordingWriter, tag_node
+# A write reaches the writer and nothing else: the tests share one server, each with its own session.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest.fixture
-async def operator_client(operator_session: OperatorSessionFactory) -> AsyncIterator[Client]:
-    async with operator_session(security=["Basic256Sha256"]) as client:
+@pytest.fixture(scope="module")
+def writer() -> RecordingWriter:
+    """The module server's writer; operator_client makes it new for each test."""
+    return RecordingWriter()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(
+    tmp_path_factory: pytest.TempPathFactory, writer: RecordingWriter
+) -> AsyncIterator[AgentOpcUaServer]:
+    config = opcua_config(tmp_path_factory.mktemp("pki"), security=["Basic256Sha256"])
+    async with serving(config, tag_store(writer), user_directory=OneOperator()) as started:
+        yield started
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def operator_client(
+    server: AgentOpcUaServer, writer: RecordingWriter, client_identity: ClientIdentity
+) -> AsyncIterator[Client]:
+    writer.reset()
+    async with signed_in_operator(server, client_identity) as client:
         yield client
 
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from edge_agent.identity import PkiLayout, certificate_thumbprint
 from edge_agent.opcua import AgentOpcUaServer
 from edge_agent.tagstore import TagStore
-from tests.opcua.conftest import (
+from tests.support.opcua import (
     SERVER_URI,
     TAGS,
     ClientIdentity,

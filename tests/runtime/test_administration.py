@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from aas_core3 import jsonization
 
 from edge_agent.aas import verify
@@ -49,9 +51,14 @@ history:
 """
 
 
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[tuple[Supervisor, Path]]:
-    config_file = tmp_path / "config.yaml"
+# The tests that change the config file have agents of their own; those that only ask share one.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@asynccontextmanager
+async def agent(directory: Path) -> AsyncIterator[tuple[Supervisor, Path]]:
+    """The agent in-process on CONFIG, written to ``directory``, once it serves."""
+    config_file = directory / "config.yaml"
     config_file.write_text(CONFIG.format(port=free_port()), encoding="utf-8")
     ready: list[AgentRuntime] = []
     supervisor = Supervisor(config_file, on_ready=ready.append)
@@ -63,6 +70,21 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[Supervisor, Path]]:
     finally:
         supervisor.request_stop()
         await task
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def running(tmp_path: Path) -> AsyncIterator[tuple[Supervisor, Path]]:
+    async with agent(tmp_path) as started:
+        yield started
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def running_unchanged(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[Supervisor, Path]]:
+    """An agent for the module's tests that leave its config file alone."""
+    async with agent(tmp_path_factory.mktemp("agent")) as started:
+        yield started
 
 
 async def test_a_bad_file_is_refused_with_its_located_problems_and_nothing_changes(
@@ -89,9 +111,9 @@ async def test_a_valid_file_is_accepted_and_then_loaded(running: tuple[Superviso
 
 
 async def test_diagnostics_tell_versions_uptime_sources_models_and_history(
-    running: tuple[Supervisor, Path],
+    running_unchanged: tuple[Supervisor, Path],
 ) -> None:
-    supervisor, _ = running
+    supervisor, _ = running_unchanged
     runtime = supervisor.runtime
     assert runtime is not None
     await eventually(lambda: runtime.pipelines[0].invocations > 0, within=10)
@@ -108,9 +130,9 @@ async def test_diagnostics_tell_versions_uptime_sources_models_and_history(
 
 
 async def test_the_export_is_valid_aas_with_the_values_and_model_statistics_of_now(
-    running: tuple[Supervisor, Path],
+    running_unchanged: tuple[Supervisor, Path],
 ) -> None:
-    supervisor, _ = running
+    supervisor, _ = running_unchanged
     runtime = supervisor.runtime
     assert runtime is not None
     await eventually(lambda: runtime.pipelines[0].invocations > 0, within=10)

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.config import BUNDLED_MODELS, ConfigError, load_config
+from edge_agent.agent_config import load_config
+from edge_agent.config import BUNDLED_MODELS, ConfigError
 from edge_agent.identity import PkiLayout
 from edge_agent.identity.signatures import PKI_ENVIRONMENT, signature_file
 from edge_agent.runtime.agent import AgentRuntime
 from edge_agent.runtime.supervisor import Supervisor
-from provisioning import signing, trust_cli
+from provisioning import signing, trust
 from tests.provisioning.steps import make_ca
 from tests.support.ports import free_port
 from tests.support.waiting import eventually
@@ -92,7 +93,7 @@ def device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Device:
     directory.mkdir()
     layout = PkiLayout(directory / "pki")
     layout.ensure()
-    trust_cli.add(layout, ca.certificate, "signer")
+    trust.add(layout, ca.certificate, "signer")
     signing.require_signed(layout, on=True)
     monkeypatch.setenv(PKI_ENVIRONMENT, str(layout.root))
     return Device(directory, signer)

@@ -13,7 +13,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from drivers.modbus.device import read_table
 from drivers.modbus.plan import plan_device
 from drivers.modbus.source import ModbusSource
-from edge_agent.config.loader import load_config
+from edge_agent.agent_config import load_config
 from edge_agent.demo import DEMO_CONFIG
 from edge_agent.quality import Quality
 from edge_agent.simulator import SimulatedPumpDevice

@@ -1,1 +1,3 @@
-"""Helpers the test rooms share: ports, and (as they move here) certificates, servers and clients."""
+"""What more than one test room needs, so that no test module imports another: ports, waiting, a clock for
+pacing, the OPC UA server with its clients and certificates, the AAS shell, history stores, model feeding,
+the agent as a process."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from edge_agent.service.install import bundled
 
-from .test_unit import REPOSITORY
+from .service import REPOSITORY
 
 
 def install(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from edge_agent.logs import JournalFormatter, JsonFormatter
-from tests.e2e.agent_process import AgentProcess
+from tests.support.agent_process import AgentProcess
 from tests.support.ports import free_port
 
-from .test_notify import CONFIG
+from .service import CONFIG
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 

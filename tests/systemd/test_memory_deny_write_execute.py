@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from models import MODELS_DIR
-from tests.inference.feeding import BACKENDS
+from tests.support.feeding import BACKENDS
 
-from .test_unit import UNIT
+from .service import UNIT
 
 UNSUPPORTED = 77
 

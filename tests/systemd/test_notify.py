@@ -11,22 +11,13 @@ from pathlib import Path
 import pytest
 
 from edge_agent.runtime.systemd_notify import monotonic_usec
-from tests.e2e.agent_process import AgentProcess
+from tests.support.agent_process import AgentProcess
 from tests.support.ports import free_port
 
 from .notify_socket import Message, NotifySocket, has
+from .service import CONFIG
 
 WATCHDOG_USEC = 400_000  # pings every 0.2 s
-
-CONFIG = """\
-asset:
-  id: urn:example:aas:notify-test
-  global_asset_id: urn:example:asset:notify-test
-opcua:
-  endpoint: opc.tcp://127.0.0.1:{port}
-  pki: {pki}
-  insecure: {{none_policy: true, anonymous_read: true}}
-"""
 
 
 def accepts_connections(port: int) -> bool:

@@ -12,9 +12,8 @@ import pytest
 
 from edge_agent.service.install import bundled, exec_start_command, render_unit
 
-REPOSITORY = Path(__file__).resolve().parent.parent.parent
-SYSTEMD = REPOSITORY / "systemd"
-UNIT = SYSTEMD / "edge-agent.service"
+from .service import SYSTEMD, UNIT
+
 MAX_EXPOSURE = 2.0
 
 

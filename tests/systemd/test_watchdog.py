@@ -14,7 +14,7 @@ import pytest
 
 import drivers.modbus.device
 from drivers.modbus.device import MAX_BACKOFF_S
-from edge_agent.config import load_config
+from edge_agent.agent_config import load_config
 from edge_agent.runtime import health
 from edge_agent.runtime.agent import AgentRuntime
 from edge_agent.runtime.health import RETRY_PAUSE_MAX_S, HealthCheck

@@ -191,14 +191,14 @@ def key_type(key: aas.Key) -> KeyType:
 
 def keys(reference: aas.Reference) -> list[object]:
     """A reference's keys as AASKeyDataType values (the structure the nodeset import defines in ``ua``)."""
-    key_class = ua.AASKeyDataType  # type: ignore[attr-defined]
+    key_class = ua.AASKeyDataType
     local = reference.type is aas.ReferenceTypes.MODEL_REFERENCE
     return [
         key_class(
-            Type=ua.AASKeyElementsDataType(key_elements(key.type)),  # type: ignore[attr-defined]
+            Type=ua.AASKeyElementsDataType(key_elements(key.type)),
             Local=local,
             Value=key.value,
-            IdType=ua.AASKeyTypeDataType(key_type(key)),  # type: ignore[attr-defined]
+            IdType=ua.AASKeyTypeDataType(key_type(key)),
         )
         for key in reference.keys
     ]

@@ -27,8 +27,8 @@ from asyncua import Server, ua
 
 from ...aas.live import live_tag_name
 from ...tags import TagInfo
-from ..compact import AttributeSharer
-from ..node_items import add_nodes_in_bulk, add_references, analog_property_items, object_item, variable_item
+from ..asyncua_seam import AttributeSharer, add_nodes_in_bulk, add_references
+from ..node_items import analog_property_items, object_item, variable_item
 from ..tag_values import data_type_id, variant_type
 from .mapping import (
     AssetKind,
@@ -87,15 +87,14 @@ class ShellNodes:
         expiry); its structure is the config's and stays. Subscribers to such a value are notified.
         """
         assert self.namespace_index is not None
-        aspace = self._server.iserver.aspace
         changed = 0
         for nodeid, variant in _constant_values(environment, self.namespace_index):
             if nodeid not in self._constants:
                 continue
-            current = aspace[nodeid].attributes[ua.AttributeIds.Value].value
+            current = self._server.read_attribute_value(nodeid)
             if current is not None and current.Value == variant:
                 continue
-            await aspace.write_attribute_value(nodeid, ua.AttributeIds.Value, ua.DataValue(variant))
+            await self._server.write_attribute_value(nodeid, ua.DataValue(variant))
             changed += 1
         return changed
 
@@ -166,7 +165,7 @@ class _ShellItems:
 
     # The metamodel's common parts
 
-    def _referable(self, path: str, node: ua.NodeId, referable: aas.IReferable) -> None:
+    def _referable(self, path: str, node: ua.NodeId, referable: aas.Referable) -> None:
         self._string(f"{path}#Category", "Category", node, referable.category or "")
 
     def _identifiable(self, path: str, node: ua.NodeId, identifier: str, admin: object | None) -> None:
@@ -192,7 +191,7 @@ class _ShellItems:
                 if value is not None:
                     self._string(f"{path}#Administration#{name}", name, administration, value)
 
-    def _semantics(self, node: ua.NodeId, has_semantics: aas.IHasSemantics) -> None:
+    def _semantics(self, node: ua.NodeId, has_semantics: aas.HasSemantics) -> None:
         references = [has_semantics.semantic_id, *(has_semantics.supplemental_semantic_ids or ())]
         for reference in references:
             if reference is None or not reference.keys:
@@ -280,11 +279,11 @@ class _ShellItems:
         self._qualifiers(path, node, submodel.qualifiers)
         self._elements(path, node, submodel.submodel_elements or ())
 
-    def _elements(self, path: str, parent: ua.NodeId, elements: Iterable[aas.ISubmodelElement]) -> None:
+    def _elements(self, path: str, parent: ua.NodeId, elements: Iterable[aas.SubmodelElement]) -> None:
         for element in elements:
             self._element(f"{path}.{element.id_short}", element.id_short or "", parent, element)
 
-    def _element(self, path: str, name: str, parent: ua.NodeId, element: aas.ISubmodelElement) -> None:
+    def _element(self, path: str, name: str, parent: ua.NodeId, element: aas.SubmodelElement) -> None:
         type_id = _ELEMENT_TYPES.get(type(element))
         if type_id is None:
             log.debug("%s: a %s has no I4AAS counterpart here; not projected", path, type(element).__name__)
@@ -407,8 +406,8 @@ def _constant_values(environment: aas.Environment, index: int) -> Iterator[tuple
     submodels = {submodel.id: submodel for submodel in environment.submodels or ()}
 
     def walk(
-        path: str, elements: Iterable[aas.ISubmodelElement], in_list: bool
-    ) -> Iterator[tuple[str, aas.ISubmodelElement]]:
+        path: str, elements: Iterable[aas.SubmodelElement], in_list: bool
+    ) -> Iterator[tuple[str, aas.SubmodelElement]]:
         for position, element in enumerate(elements):
             element_path = f"{path}[{position}]" if in_list else f"{path}.{element.id_short}"
             yield element_path, element
@@ -445,8 +444,11 @@ _BUILTIN_DATA_TYPES = {
 
 
 def _data_type(variant: ua.Variant) -> int:
-    found = _BUILTIN_DATA_TYPES.get(variant.VariantType)
-    return found if found is not None else variant.VariantType.value
+    found: int | None = _BUILTIN_DATA_TYPES.get(variant.VariantType)
+    if found is not None:
+        return found
+    builtin: int = variant.VariantType.value  # a built-in type's variant type is its DataType's id
+    return builtin
 
 
 def _modeling_kind(kind: aas.ModellingKind | None) -> ModelingKind:

@@ -17,7 +17,6 @@ from models import MODELS_DIR
 
 PUMP_TAGS = ["motor_temperature", "vibration_rms", "discharge_pressure", "flow_rate", "motor_speed"]
 SAMPLE_PERIOD_S = 0.25
-HERE = Path(__file__).resolve().parent
 
 BACKENDS = [
     pytest.param(

@@ -44,7 +44,7 @@ from asyncua.server.internal_session import InternalSession, SessionState
 from asyncua.server.uaprocessor import UaProcessor
 from asyncua.ua.ua_binary import struct_from_binary, struct_to_binary, uatcp_to_binary
 
-from .security import AgentPermissionRuleset, AgentUserManager, UserTokenCertificate
+from ..security import AgentPermissionRuleset, AgentUserManager, UserTokenCertificate
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +197,10 @@ class AgentProtocol(OPCUAProtocol):
     needs more than one chunk). Both end the connection with BadTcpMessageTooLarge.
     """
 
+    # OPCUAProtocol's, declared for the type checker (asyncua is not followed; see pyproject.toml).
+    _buffer: bytes
+    processor: UaProcessor | None
+
     def data_received(self, data: bytes) -> None:
         head = (
             data[: _HEADER.size]
@@ -245,7 +249,7 @@ class AgentServer(Server):
     @bserver.setter
     def bserver(self, binary_server: BinaryServer | None) -> None:
         if binary_server is not None:
-            binary_server._make_protocol = lambda: _agent_protocol(binary_server)  # type: ignore[method-assign]
+            binary_server._make_protocol = lambda: _agent_protocol(binary_server)
         self._binary_server = binary_server
 
 

@@ -1,15 +1,15 @@
 """The shared vocabulary of the config language: base models, names, durations, and config issues.
 
 Every driver's config schema is built from these parts, and so is the core's. The module imports
-nothing of ``edge_agent`` but the tag types, so that a driver's schema can be checked without the
-agent, and ``edge_agent.config`` can import the drivers' schemas without a cycle.
+nothing of the project but the tag types, so that a driver's schema can be built and checked without
+the rest of the config language or the agent.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -160,21 +160,37 @@ _DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([^\s0-9.]*)\s*")
 _DURATION_EXAMPLES = "e.g. 500ms, 2s, 1m"
 
 
-def parse_duration(value: Any) -> float:
-    """Seconds in a duration written like ``500ms``, ``1.5s``, ``1m``, ``1h`` or ``7d``."""
+def parse_quantity(
+    value: Any, *, kind: str, pattern: re.Pattern[str], units: Mapping[str, float], use: str, examples: str
+) -> float:
+    """The number in ``value`` (a string like ``2MB``) times its unit's factor in ``units``.
+
+    ``pattern`` matches a number and the unit after it; ``kind`` names the quantity in error types
+    (``size``, ``size_unit``, ``size_unit_missing``) and messages; ``use`` lists the units to suggest.
+    """
     if isinstance(value, int | float) and not isinstance(value, bool):
-        raise invalid("duration_unit_missing", f"add a unit, {_DURATION_EXAMPLES} (got {shown(value)})")
-    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+        raise invalid(f"{kind}_unit_missing", f"add a unit, {examples} (got {shown(value)})")
+    match = pattern.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise invalid("duration", f"must be a duration, {_DURATION_EXAMPLES} (got {shown(value)})")
+        raise invalid(kind, f"must be a {kind}, {examples} (got {shown(value)})")
     number, unit = match.groups()
     if not unit:
-        raise invalid("duration_unit_missing", f"add a unit, {_DURATION_EXAMPLES} (got {shown(value)})")
-    if unit not in _DURATION_UNITS:
-        raise invalid(
-            "duration_unit", f"unknown unit {unit!r} in {shown(value.strip())}; use ms, s, m, h or d"
-        )
-    seconds = float(number) * _DURATION_UNITS[unit]
+        raise invalid(f"{kind}_unit_missing", f"add a unit, {examples} (got {shown(value)})")
+    if unit not in units:
+        raise invalid(f"{kind}_unit", f"unknown unit {unit!r} in {shown(value.strip())}; use {use}")
+    return float(number) * units[unit]
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds in a duration written like ``500ms``, ``1.5s``, ``1m``, ``1h`` or ``7d``."""
+    seconds = parse_quantity(
+        value,
+        kind="duration",
+        pattern=_DURATION,
+        units=_DURATION_UNITS,
+        use="ms, s, m, h or d",
+        examples=_DURATION_EXAMPLES,
+    )
     if not math.isfinite(seconds):
         raise invalid("duration", f"is too long (got {shown(value)})")
     return seconds

@@ -19,6 +19,7 @@ from edge_agent.identity.users import (
     MIN_PASSWORD_LENGTH,
     InvalidUserName,
     Role,
+    UserAccount,
     UserError,
     UserFile,
     UserFileError,
@@ -27,16 +28,15 @@ from edge_agent.identity.users import (
     check_user_name,
 )
 
-from .commands import Result
-from .errors import InputError, ProvisioningError
-from .files import load_certificates, read_input
-from .output import Reporter
+from ..errors import InputError, ProvisioningError
+from ..files import load_certificates, read_input
+from ..output import Reporter
+from .result import Result, Subcommands
+from .shared import add_command, add_group
 
 
-def add_user_commands(
-    groups: argparse._SubParsersAction[argparse.ArgumentParser], common: list[argparse.ArgumentParser]
-) -> None:
-    """Register the `user` group of subcommands; ``common`` are the global options' parents."""
+def register(groups: Subcommands, common: list[argparse.ArgumentParser]) -> None:
+    """Add the `user` group."""
     where = argparse.ArgumentParser(add_help=False)
     source = where.add_mutually_exclusive_group(required=True)
     source.add_argument("--users", type=Path, metavar="FILE", help="the users file (opcua.users)")
@@ -46,15 +46,14 @@ def add_user_commands(
     given.add_argument("--password-file", type=Path, metavar="FILE", help="read the password from FILE")
     given.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
-    user_group = groups.add_parser("user", help="users and their roles").add_subparsers(
-        dest="action", required=True
-    )
-    add = user_group.add_parser(
+    user_group = add_group(groups, "user", "users and their roles")
+    add = add_command(
+        user_group,
         "add",
-        parents=[*common, where, password],
-        help="add a user (the password is asked twice on a terminal)",
+        user_add,
+        [*common, where, password],
+        "add a user (the password is asked twice on a terminal)",
     )
-    add.set_defaults(handler=user_add)
     add.add_argument("name", metavar="NAME")
     add.add_argument("--role", required=True, choices=list(Role), help="an OPC UA Part 18 role")
     add.add_argument(
@@ -69,18 +68,13 @@ def add_user_commands(
         "--force", action="store_true", help="replace the user's role, password and certificates"
     )
 
-    passwd = user_group.add_parser("passwd", parents=[*common, where, password], help="set a new password")
-    passwd.set_defaults(handler=user_passwd)
+    passwd = add_command(user_group, "passwd", user_passwd, [*common, where, password], "set a new password")
     passwd.add_argument("name", metavar="NAME")
 
-    remove = user_group.add_parser("remove", parents=[*common, where], help="remove a user")
-    remove.set_defaults(handler=user_remove)
+    remove = add_command(user_group, "remove", user_remove, [*common, where], "remove a user")
     remove.add_argument("name", metavar="NAME")
 
-    listing = user_group.add_parser(
-        "list", parents=[*common, where], help="the users, their roles and certificates"
-    )
-    listing.set_defaults(handler=user_list)
+    add_command(user_group, "list", user_list, [*common, where], "the users, their roles and certificates")
 
 
 def user_add(args: argparse.Namespace, reporter: Reporter) -> Result:
@@ -98,23 +92,18 @@ def user_add(args: argparse.Namespace, reporter: Reporter) -> Result:
     account = _checked(
         users.add, name, Role(args.role), password, certificates_der=certificates, replace_existing=True
     )
-    _write(users)
     done = "replaced" if exists else "added"
-    return f"{done} the user {name!r} ({account.role}) in {users.path}; it counts from the next login", {
-        "users_file": str(users.path),
-        "user": account.describe(),
-    }
+    message = f"{done} the user {name!r} ({account.role}) in {users.path}; it counts from the next login"
+    return _saved(users, account, message)
 
 
 def user_passwd(args: argparse.Namespace, reporter: Reporter) -> Result:
     users = _open(args)
     name = _existing(users, args.name)
     account = _checked(users.set_password, name, _password(args, name))
-    _write(users)
-    return f"set a new password for {name!r} in {users.path}; it counts from the next login", {
-        "users_file": str(users.path),
-        "user": account.describe(),
-    }
+    return _saved(
+        users, account, f"set a new password for {name!r} in {users.path}; it counts from the next login"
+    )
 
 
 def user_remove(args: argparse.Namespace, reporter: Reporter) -> Result:
@@ -123,12 +112,11 @@ def user_remove(args: argparse.Namespace, reporter: Reporter) -> Result:
     if not reporter.confirm(f"Remove the user {name!r}?"):
         raise ProvisioningError("stopped; nothing changed")
     account = users.remove(name)
-    _write(users)
     message = (
         f"removed the user {name!r} from {users.path}: no new login as {name!r}; "
         "sessions already open last until they close"
     )
-    return message, {"users_file": str(users.path), "user": account.describe()}
+    return _saved(users, account, message)
 
 
 def user_list(args: argparse.Namespace, reporter: Reporter) -> Result:
@@ -153,7 +141,8 @@ def users_file(args: argparse.Namespace) -> Path:
     """The users file: --users, or the opcua.users of --config."""
     if args.users is not None:
         return Path(args.users)
-    from edge_agent.config import ConfigError, load_config
+    from edge_agent.agent_config import load_config
+    from edge_agent.config import ConfigError
 
     try:
         config = load_config(args.config)
@@ -175,11 +164,13 @@ def _open(args: argparse.Namespace, *, missing_ok: bool = False) -> UserFile:
         raise InputError(str(exc)) from None
 
 
-def _write(users: UserFile) -> None:
+def _saved(users: UserFile, account: UserAccount, message: str) -> Result:
+    """Write ``users`` back; the result of the change to ``account``."""
     try:
         users.write()
     except UserFileError as exc:
         raise InputError(str(exc)) from None
+    return message, {"users_file": str(users.path), "user": account.describe()}
 
 
 def _existing(users: UserFile, name: str) -> str:

@@ -1,0 +1,43 @@
+"""The boundaries the code is organised by, checked on the source so that a change across one shows."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.support.import_graph import circles, import_graph, module_files
+
+ROOT = Path(__file__).resolve().parent.parent
+SEAM = "edge_agent.opcua.asyncua_seam"
+# asyncua's internals: its server modules, the Server's InternalServer and its private attributes.
+ASYNCUA_INTERNALS = re.compile(
+    r"\basyncua\.server\b|\.iserver\b|\._(policies|binary_server|make_protocol|monitored_items)\b"
+)
+
+
+def test_no_module_imports_itself_through_others_at_import_time_or_on_call() -> None:
+    assert circles(import_graph(ROOT, with_calls=False)) == []
+    assert circles(import_graph(ROOT, with_calls=True)) == []
+
+
+def test_the_config_language_knows_no_driver() -> None:
+    graph = import_graph(ROOT, with_calls=True)
+    arrows = [
+        f"{source} -> {target}"
+        for source, targets in graph.items()
+        if source == "edge_agent.config" or source.startswith("edge_agent.config.")
+        for target in targets
+        if target == "drivers" or target.startswith("drivers.")
+    ]
+    assert arrows == []
+
+
+def test_asyncua_internals_are_used_only_in_the_seam_package() -> None:
+    outside = [
+        f"{name}: {line.strip()}"
+        for name, path in module_files(ROOT).items()
+        if name != SEAM and not name.startswith(SEAM + ".")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if ASYNCUA_INTERNALS.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert outside == [], "asyncua internals outside edge_agent/opcua/asyncua_seam: see its docstring"
