@@ -37,7 +37,16 @@ systemd-tools:
 		$$sudo apt-get update -qq && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd; }
 
-test: $(TEST_STAMP) $(INTEROP_STAMP) systemd-tools
+# mosquitto, the MQTT broker the Sparkplug tests (tests/sparkplug) start on free loopback ports, from the
+# distribution's package when it is missing (Debian/Ubuntu; as root, else through sudo). Debian installs
+# it as /usr/sbin/mosquitto, which a normal user's PATH often lacks.
+mosquitto-tools:
+	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mosquitto; }
+
+test: $(TEST_STAMP) $(INTEROP_STAMP) systemd-tools mosquitto-tools
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The inner loop: everything but the interop, systemd and slow tests (tests/conftest.py marks them).
@@ -54,6 +63,14 @@ bench: $(TEST_STAMP)
 
 soak: $(TEST_STAMP)
 	$(BIN)/python bench/soak.py --minutes 10
+
+# Regenerates edge_agent/sparkplug/sparkplug_b_pb2.py(i) from sparkplug_b.proto with protoc 35, in a throwaway venv.
+sparkplug-proto:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/python" -m pip install --quiet 'grpcio-tools>=1.85,<1.86' && \
+	"$$tmp/venv/bin/python" -m grpc_tools.protoc -I . --python_out=. --pyi_out=. \
+		edge_agent/sparkplug/sparkplug_b.proto
 
 clean:
 	rm -rf $(VENV) build *.egg-info tests/interop/node_modules

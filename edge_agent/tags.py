@@ -36,6 +36,9 @@ class TagInfo:
     number_type: NumberType | None = None
     """The exact type of the tag's values, an int or float one to match ``data_type``; None for an int
     tag means int64, for a float tag float64. Clients see the tag with this type (a uint16 as a UInt16)."""
+    semantic_id: str | None = None
+    """What the value means, as a global concept id (an ECLASS or IEC CDD IRDI, or an IRI): the AAS
+    semanticId of the tag's live property, carried to every northbound face."""
 
     def __post_init__(self) -> None:
         number_type = self.number_type

@@ -111,7 +111,7 @@ class GpioInput(PointConfigBase):
     """A change counts once the pin has kept its new level this long (contact bounce); none by default."""
 
     def tag_infos(self, source: str) -> list[TagInfo]:
-        return [TagInfo(self.name, source, "bool", self.unit, None, False, self.description)]
+        return [self.tag(source, "bool")]
 
 
 class GpioCounter(PointConfigBase):
@@ -154,7 +154,7 @@ class GpioCounter(PointConfigBase):
             f": {self.description}" if self.description else ""
         )
         return [
-            TagInfo(self.name, source, "int", self.unit, None, False, self.description),
+            self.tag(source, "int"),
             TagInfo(self.rate_tag, source, "float", "1/s", None, False, rate_text),
         ]
 
@@ -173,7 +173,7 @@ class GpioOutput(PointConfigBase):
     """Whether OPC UA clients may switch the output."""
 
     def tag_infos(self, source: str) -> list[TagInfo]:
-        return [TagInfo(self.name, source, "bool", self.unit, None, self.writable, self.description)]
+        return [self.tag(source, "bool", writable=self.writable)]
 
 
 class GpioPwm(PointConfigBase):
@@ -207,7 +207,7 @@ class GpioPwm(PointConfigBase):
         return initial
 
     def tag_infos(self, source: str) -> list[TagInfo]:
-        return [TagInfo(self.name, source, "float", self.unit, (0.0, 1.0), self.writable, self.description)]
+        return [self.tag(source, "float", range=(0.0, 1.0), writable=self.writable)]
 
 
 class SpiDevice(ConfigModel):
@@ -289,7 +289,7 @@ class GpioAnalogInput(PointConfigBase):
         return self.channels == 1 or bool(self.differential)
 
     def tag_infos(self, source: str) -> list[TagInfo]:
-        return [TagInfo(self.name, source, "float", self.unit, self.range, False, self.description)]
+        return [self.tag(source, "float", range=self.range)]
 
 
 GpioPoint = Annotated[

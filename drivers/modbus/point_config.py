@@ -225,13 +225,6 @@ class ModbusPoint(PointConfigBase):
         return f"{self.address}..{self.last_address}"
 
     def tag_info(self, source: str) -> TagInfo:
-        return TagInfo(
-            name=self.name,
-            source=source,
-            data_type=self.data_type,
-            unit=self.unit,
-            range=self.range,
-            writable=self.writable,
-            description=self.description,
-            number_type=self.number_type,
+        return self.tag(
+            source, self.data_type, range=self.range, writable=self.writable, number_type=self.number_type
         )

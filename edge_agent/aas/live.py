@@ -109,6 +109,7 @@ def live_property(info: TagInfo, value: object | None = None) -> aas.Property:
         as_tag_type(value, info.data_type),
         category=LIVE_CATEGORY,
         value_type=value_type(info),
+        concept=ids.Concept(info.semantic_id) if info.semantic_id else None,
         description=info.description or None,
         qualifiers=_qualifiers(info),
         data_specification=_data_specification(info),

@@ -13,6 +13,15 @@ from .inference import AlarmOutput, ModelConfig, ModelInputs, Normalization, Sco
 from .model_files import BUNDLED_MODELS, resolve_model_file
 from .opcua import InsecureConfig, OpcUaConfig, OpcUaLimits
 from .sizes import ByteSize, format_size, parse_size
+from .sparkplug import (
+    BrokerAddress,
+    SparkplugConfig,
+    SparkplugInsecure,
+    SparkplugTls,
+    StoreAndForward,
+    TlsFiles,
+    broker_address,
+)
 from .vocabulary import Duration, Identifier, format_duration, parse_duration
 
 __all__ = [
@@ -20,6 +29,7 @@ __all__ = [
     "Address",
     "AlarmOutput",
     "AssetConfig",
+    "BrokerAddress",
     "ByteSize",
     "ConfigError",
     "ConfigProblem",
@@ -33,7 +43,13 @@ __all__ = [
     "OpcUaConfig",
     "OpcUaLimits",
     "ScoreOutput",
+    "SparkplugConfig",
+    "SparkplugInsecure",
+    "SparkplugTls",
+    "StoreAndForward",
     "TechnicalProperty",
+    "TlsFiles",
+    "broker_address",
     "format_duration",
     "format_size",
     "parse_duration",

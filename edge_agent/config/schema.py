@@ -20,6 +20,7 @@ from .history import HistoryConfig
 from .inference import ModelConfig
 from .model_files import resolve_model_file
 from .opcua import OpcUaConfig
+from .sparkplug import SparkplugConfig
 from .vocabulary import ConfigIssue, ConfigModel, ConfigPath, SourceConfigBase
 
 SourceEntry = TypeVar("SourceEntry", bound=SourceConfigBase)
@@ -39,6 +40,8 @@ class AgentConfigBase(ConfigModel, Generic[SourceEntry]):
     """TFLite models run over the tags."""
     history: HistoryConfig | None = None
     """Where readings are recorded for OPC UA HistoryRead; no history without it."""
+    sparkplug: SparkplugConfig | None = None
+    """The agent as a Sparkplug B edge node on MQTT brokers; no MQTT without it."""
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)
 

@@ -18,13 +18,14 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PlainSerializer,
     WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from edge_agent.tags import TagInfo
+from edge_agent.tags import DataType, NumberType, TagInfo
 
 ConfigPath = tuple[str | int, ...]
 """Where a value sits in the config: keys and list indexes, as in ``("sources", 0, "points", 2)``."""
@@ -264,6 +265,31 @@ class PointConfigBase(ConfigModel):
     """The engineering unit of the value, e.g. degC, bar, m3/h."""
     description: str = ""
     """Free text shown to OPC UA clients."""
+    semantic_id: str | None = Field(default=None, min_length=1)
+    """What the value means, as a concept id (an ECLASS or IEC CDD IRDI such as ``0173-1#02-AAV232#002``,
+    or an IRI): the semanticId of the tag's property in the shell, and a property of its Sparkplug metric."""
+
+    def tag(
+        self,
+        source: str,
+        data_type: DataType,
+        *,
+        range: tuple[float, float] | None = None,
+        writable: bool = False,
+        number_type: NumberType | None = None,
+    ) -> TagInfo:
+        """The tag this point declares, with what every point says of itself filled in."""
+        return TagInfo(
+            self.name,
+            source,
+            data_type,
+            self.unit,
+            range,
+            writable,
+            self.description,
+            number_type=number_type,
+            semantic_id=self.semantic_id,
+        )
 
 
 class SourceConfigBase(ConfigModel):

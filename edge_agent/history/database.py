@@ -125,3 +125,8 @@ def replace_corrupt(path: Path, error: BaseException) -> None:
     """Move a corrupt file aside, so that the next ``connect`` starts a new one."""
     aside = move_aside(path)
     log.error("history database %s is corrupt (%s): moved it to %s and started a new one", path, error, aside)
+
+
+def is_storage_fault(error: BaseException) -> bool:
+    """Errors that come from the disk or the file, and may go away: worth keeping what was to be written."""
+    return isinstance(error, sqlite3.OperationalError | OSError) or is_corrupt(error)

@@ -119,7 +119,7 @@ class HistoryStore:
         try:
             await self._in_thread(self._file.open)
         except Exception as exc:
-            if not _is_storage_fault(exc):
+            if not database.is_storage_fault(exc):
                 raise
             self._enter_fault(exc)
         self._task = asyncio.create_task(self._write_periodically(), name="history-writer")
@@ -249,7 +249,7 @@ class HistoryStore:
             try:
                 await self._in_thread(self._file.insert, batch)
             except Exception as exc:
-                if not _is_storage_fault(exc):
+                if not database.is_storage_fault(exc):
                     # Not the disk's doing, so retrying would fail the same way and block what follows.
                     log.exception("history: dropped %d readings that could not be written", len(batch))
                     self._dropped += len(batch)
@@ -264,7 +264,7 @@ class HistoryStore:
             try:
                 await self._in_thread(self._file.maintain)
             except Exception as exc:
-                if not _is_storage_fault(exc):
+                if not database.is_storage_fault(exc):
                     raise
                 error = exc
         if error is None:
@@ -298,11 +298,6 @@ class HistoryStore:
 
     async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
-
-
-def _is_storage_fault(error: BaseException) -> bool:
-    """Errors that come from the disk or the file, and may go away: worth keeping the readings for."""
-    return isinstance(error, sqlite3.OperationalError | OSError) or database.is_corrupt(error)
 
 
 class _HistoryFile:

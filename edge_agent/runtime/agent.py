@@ -22,6 +22,7 @@ from edge_agent.identity import UserFileError, UserStore
 from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.opcua.server import AgentOpcUaServer
 from edge_agent.quality import Quality
+from edge_agent.sparkplug.node import EdgeNode
 from edge_agent.tags import Reading, TagInfo, now_ns
 from edge_agent.tagstore import TagStore
 
@@ -76,6 +77,18 @@ class AgentRuntime:
             history=self.history,
             user_directory=user_directory(config.opcua.users),
         )
+        self.sparkplug = (
+            EdgeNode(
+                config.sparkplug,
+                self.store,
+                pki=config.opcua.pki,
+                # Beside the PKI store, in the agent's state directory: bdSeq must outlive restarts.
+                bd_seq_path=config.opcua.pki.parent
+                / f"sparkplug-{config.sparkplug.group_id}-{config.sparkplug.edge_node_id}.bdseq",
+            )
+            if config.sparkplug is not None
+            else None
+        )
         self._unlisten_history: Callable[[], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._model_tasks: list[asyncio.Task[None]] = []
@@ -121,6 +134,8 @@ class AgentRuntime:
         for source in self.sources:
             self._spawn(f"source {source.name}", functools.partial(self._run_source, source))
         self._start_models()
+        if self.sparkplug is not None:
+            self._spawn("sparkplug", self.sparkplug.run)
 
     def _start_models(self) -> None:
         for pipeline in self.pipelines:
@@ -144,6 +159,7 @@ class AgentRuntime:
             config.asset == self.config.asset
             and config.opcua == self.config.opcua
             and config.sources == self.config.sources
+            and config.sparkplug == self.config.sparkplug
             and model_tags(config) == model_tags(self.config)
         )
 
@@ -197,6 +213,10 @@ class AgentRuntime:
         line += f", {refused} models refused" if refused else ""
         if self.history is not None and self.history.fault is not None:
             line += f", history not recording: {self.history.fault}"
+        if self.sparkplug is not None:
+            facts = self.sparkplug.diagnostics()
+            line += ", sparkplug " + ("online" if facts["online"] else f"offline, {facts['queued']} queued")
+            line += f", {facts['evicted']} evicted" if facts["evicted"] else ""
         return line
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 from aas_core3 import types as aas
 
 from edge_agent.aas import build_environment, verify
 from edge_agent.aas import ids as semantic
 from edge_agent.agent_config import AgentConfig, load_config_text
-from tests.support.aas import FULL_MODEL_INFO, FULL_VALUES, ISSUED
+from tests.support.aas import FULL_CONFIG, FULL_MODEL_INFO, FULL_VALUES, ISSUED
 
 from .shell import (
     all_ids,
@@ -227,4 +228,20 @@ def test_technical_data_without_a_nameplate_still_verifies() -> None:
     config = load_config_text(BARE_ASSET + "  technical_data: [{ name: rated_head, value: 45, unit: m }]\n")
     environment = build_environment(config, certificate_der=None)
     assert submodel_id_shorts(environment) == EVERY_SUBMODEL[1:]
+    assert verify(environment) == []
+
+
+def test_a_point_with_a_semantic_id_gives_its_live_property_that_semantic_id(tmp_path: Path) -> None:
+    temperature_concept = "0173-1#02-AAV232#002"
+    door_concept = "https://example.com/concepts/door-open"
+    text = FULL_CONFIG.replace(
+        "unit: degC, range: [0, 150] }",
+        f'unit: degC, range: [0, 150], semantic_id: "{temperature_concept}" }}',
+    ).replace("debounce: 20ms }", f"debounce: 20ms, semantic_id: {door_concept} }}")
+    config = load_config_text(text, base_dir=tmp_path)
+    environment = build_environment(config, certificate_der=None)
+    operational = submodel(environment, "OperationalData")
+    assert semantic_id(prop(operational, "motor_temperature")) == temperature_concept
+    assert semantic_id(prop(operational, "door_open")) == door_concept
+    assert semantic_id(prop(operational, "vibration_rms")) is None
     assert verify(environment) == []

@@ -60,7 +60,7 @@ def test_the_pin_factory_may_be_left_to_the_environment() -> None:
 def test_a_key_of_another_kind_is_an_unknown_key() -> None:
     assert reported("- {name: door_open, kind: input, pin: GPIO17, frequency: 100}\n") == (
         "plant.yaml:6:53: sources[0].points[0].frequency: unknown key 'frequency'; "
-        "known keys here: name, unit, description, kind, pin, pull, active_low, debounce"
+        "known keys here: name, unit, description, semantic_id, kind, pin, pull, active_low, debounce"
     )
 
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import logging
-import resource
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,26 +10,10 @@ import pytest
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, TagInfo, now_ns
 from edge_agent.tagstore import TagStore
-from tests.support.history import history_config, running_store
+from tests.support.history import disk_full, history_config, running_store
 from tests.support.waiting import eventually
 
 SPEED = TagInfo("speed", "plc", "int")
-
-
-@contextmanager
-def disk_full() -> Iterator[None]:
-    """No file of this process can be written to (RLIMIT_FSIZE 0): every write fails as on a full disk.
-
-    Works for root too (unlike a read-only file), and only on this process (unlike filling a real disk).
-    """
-    previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, previous_handler)
 
 
 def moved_aside(directory: Path) -> list[Path]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import resource
+import signal
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,3 +28,19 @@ async def running_store(config: HistoryConfig, **options: Any) -> AsyncIterator[
         yield store
     finally:
         await store.close()
+
+
+@contextmanager
+def disk_full() -> Iterator[None]:
+    """No file of this process can be written to (RLIMIT_FSIZE 0): every write fails as on a full disk.
+
+    Works for root too (unlike a read-only file), and only on this process (unlike filling a real disk).
+    """
+    previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous_handler)
