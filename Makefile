@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test test-fast lint bench soak clean
+.PHONY: demo test test-fast lint bench soak clean systemd-tools mosquitto-tools sparkplug-proto
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -75,6 +75,26 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--state-dir", type=Path, help="where the demo keeps its PKI")
     demo.add_argument("--fault", action="store_true", help="start with the bearing fault switched on")
     demo.add_argument("--seed", type=int, help="seed of the pump simulator's noise")
+    sparkplug = commands.add_parser("sparkplug", help="look at a Sparkplug B broker")
+    sparkplug_commands = sparkplug.add_subparsers(dest="sparkplug_command", required=True)
+    watch = sparkplug_commands.add_parser(
+        "watch", help="print every Sparkplug message on a broker, one line each, with metric names"
+    )
+    watch.set_defaults(handler=_sparkplug_watch)
+    watch.add_argument("url", help="the broker: mqtts://HOST[:PORT] or mqtt://HOST[:PORT]")
+    watch.add_argument("--group", help="only this Sparkplug group (and every host's STATE)")
+    watch.add_argument("--count", type=int, help="stop after this many messages")
+    watch.add_argument("--json", action="store_true", help="one JSON object per line")
+    watch.add_argument(
+        "--pki",
+        type=Path,
+        help="PKI store with the client certificate for mqtts:// (default /var/lib/edge-agent/pki)",
+    )
+    watch.add_argument(
+        "--ca", type=Path, help="CA certificate (file or directory) the broker's must chain to"
+    )
+    watch.add_argument("--certificate", type=Path, help="client certificate, instead of the PKI store's")
+    watch.add_argument("--private-key", type=Path, help="its private key (PEM)")
     service = command(
         "install-service",
         _install_service,
@@ -189,6 +209,35 @@ def _install_service(args: argparse.Namespace) -> int:
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"install-service failed: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _sparkplug_watch(args: argparse.Namespace) -> int:
+    from edge_agent.sparkplug.watch import WatchError, WatchOptions, WatchTls, quiet_adapter_log, watch
+
+    count: int | None = args.count
+    if count is not None and count < 1:
+        print("--count must be 1 or more", file=sys.stderr)
+        return EXIT_CONFIG
+    tls = WatchTls(args.pki, args.ca, args.certificate, args.private_key)
+    options = WatchOptions(args.url, args.group, count, args.json, tls)
+    quiet_adapter_log()
+
+    def emit(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        asyncio.run(watch(options, emit))
+    except WatchError as error:
+        print(f"sparkplug watch: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:
+        # The reader (head, grep -m) has had enough; nothing more is owed to it.
+        with contextlib.suppress(OSError):
+            sys.stdout.close()
+        return EXIT_OK
     return EXIT_OK
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from edge_agent.runtime.agent import AgentRuntime
 from edge_agent.runtime.supervisor import Supervisor
 from edge_agent.simulator.modbus_device import SimulatedPumpDevice
 
+from .broker import EDGE_NODE_ID, GROUP_ID, DemoBroker, start_demo_broker
 from .panel import SimulatedPanel
 
 log = logging.getLogger(__name__)
@@ -81,7 +83,33 @@ def _shell_path(runtime: AgentRuntime) -> str:
     return f"{nodeid.NamespaceIndex}:{nodeid.Identifier}"
 
 
-def _banner(runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path) -> str:
+def _with_broker(config: AgentConfig, broker: DemoBroker | None) -> AgentConfig:
+    """The config with the demo broker's `sparkplug:` section, unless the file has one of its own."""
+    if broker is None or config.sparkplug is not None:
+        return config
+    return config.model_copy(update={"sparkplug": broker.sparkplug_config()})
+
+
+def _sparkplug_lines(runtime: AgentRuntime, broker: DemoBroker | None) -> list[str]:
+    sparkplug = runtime.config.sparkplug
+    if broker is not None and sparkplug is not None and broker.url in sparkplug.brokers:
+        return [
+            f"  Sparkplug B: edge node {GROUP_ID}/{EDGE_NODE_ID} on the demo's mosquitto at {broker.url} "
+            "(plaintext, loopback only)",
+            f"  watch it:   .venv/bin/edge-agent sparkplug watch {broker.url}",
+        ]
+    if sparkplug is not None:
+        return [
+            f"  Sparkplug B: edge node {sparkplug.group_id}/{sparkplug.edge_node_id} on the config's brokers"
+        ]
+    if broker is None:
+        return ["  Sparkplug B: off, mosquitto is not installed (`make mosquitto-tools` installs it)"]
+    return []
+
+
+def _banner(
+    runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path, broker: DemoBroker | None = None
+) -> str:
     endpoint = runtime.server.endpoint_url
     lines = [
         f"edge-agent demo is serving OPC UA at {endpoint}",
@@ -91,6 +119,7 @@ def _banner(runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path) -> str:
         f'  browse it:  uals -u {endpoint} -p "0:Objects,{_shell_path(runtime)}" -d 3',
         f"  a secure client's certificate lands in {pki / 'rejected'}; "
         f"move it to {pki / 'trusted' / 'certs'} to trust it",
+        *_sparkplug_lines(runtime, broker),
         f"  status: {runtime.status()}",
         "  Ctrl-C stops.",
     ]
@@ -110,12 +139,16 @@ async def run_demo(options: DemoOptions) -> None:
         host="127.0.0.1", port=port, seed=options.seed, bearing_fault=options.bearing_fault
     )
     await pump.start()
+    # The broker's config and the edge node's outbox are the demo's for one run only.
+    scratch = tempfile.TemporaryDirectory(prefix="edge-agent-demo-")
+    broker = await start_demo_broker(Path(scratch.name))
 
     def transform(loaded: AgentConfig) -> AgentConfig:
-        return _with_overrides(loaded, endpoint=endpoint, pki=pki, pump_port=pump.port)
+        overridden = _with_overrides(loaded, endpoint=endpoint, pki=pki, pump_port=pump.port)
+        return _with_broker(overridden, broker)
 
     def ready(runtime: AgentRuntime) -> None:
-        print(_banner(runtime, pump, pki), flush=True)
+        print(_banner(runtime, pump, pki, broker), flush=True)
         if options.on_ready is not None:
             options.on_ready(runtime)
 
@@ -129,6 +162,9 @@ async def run_demo(options: DemoOptions) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await panel_task
         await pump.stop()
+        if broker is not None:
+            await broker.stop()
+        scratch.cleanup()
 
 
 def _start_panel(config: AgentConfig, pump: SimulatedPumpDevice) -> asyncio.Task[None] | None:

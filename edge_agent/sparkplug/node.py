@@ -35,7 +35,16 @@ from ..quality import Quality
 from ..tags import Reading, TagInfo, TagValue
 from ..tagstore import TagStore
 from .bdseq import BdSeqStore
-from .mqtt import MqttConnection, MqttError, MqttSettings, Received, Will, connect
+from .mqtt import (
+    BrokersUnavailable,
+    ConnectionLost,
+    MqttConnection,
+    MqttError,
+    MqttSettings,
+    Received,
+    Will,
+    connect,
+)
 from .outbox import AsyncOutbox, QueuedReading
 from .payloads import (
     MetricDefinition,
@@ -147,6 +156,11 @@ class EdgeNode:
                     await self._one_session()
                     backoff.reset()
                     delay = 0.0
+                except (BrokersUnavailable, ConnectionLost):
+                    # The adapter has logged the reason (each broker's, or the lost connection's) in a
+                    # line of its own: said again here, one cause would read as two failures.
+                    delay = backoff.next_delay()
+                    log.info("Sparkplug: connecting again in %.1f s", delay)
                 except MqttError as exc:
                     delay = backoff.next_delay()
                     log.warning("Sparkplug session ended: %s; connecting again in %.1f s", exc, delay)

@@ -334,3 +334,32 @@ async def test_readings_during_an_outage_are_replayed_in_order_as_history(
                 replayed += [metric.double_value for metric in data.metrics]
             assert replayed == values
         assert node.diagnostics()["queued"] == 0
+
+
+async def test_seq_runs_through_255_and_wraps_to_0_without_a_gap(
+    broker: Mosquitto, store: TagStore, tmp_path: Path
+) -> None:
+    # Births take seq 0 (NBIRTH) and 1 (DBIRTH); 300 data messages carry seq past 255 and round again.
+    data_messages = 300
+    good(store, "temperature", 0.0)
+    async with (
+        watching(broker) as watcher,
+        running(make_node(node_config(broker, tmp_path), store, tmp_path)),
+    ):
+        seen: list[tuple[str, int]] = []
+
+        async def next_message() -> tuple[str, int]:
+            async with asyncio.timeout(GUARD_S):
+                topic, payload = await watcher.messages.get()
+            seen.append((topic.split("/")[2], payload.seq))
+            return seen[-1]
+
+        assert await next_message() == ("NBIRTH", 0)
+        assert await next_message() == ("DBIRTH", 1)
+        for step in range(1, data_messages + 1):
+            # One change at a time, each waited for: the node would put changes that come together
+            # into one message.
+            good(store, "temperature", float(step))
+            kind, _ = await next_message()
+            assert kind == "DDATA"
+    assert [seq for _, seq in seen] == [index % 256 for index in range(data_messages + 2)]

@@ -18,8 +18,10 @@ from edge_agent.sparkplug.topics import (
 )
 
 NODE = NodeTopics("Plant 1", "edge-7")
-# Any id Sparkplug allows: UTF-8 text without '+', '/', '#' or U+0000 (hypothesis' text has no surrogates).
-IDS = st.text(st.characters(blacklist_characters="+/#\x00"), min_size=1, max_size=20)
+# Any id Sparkplug allows: UTF-8 text (no lone surrogates) without '+', '/', '#' or U+0000.
+IDS = st.text(
+    st.characters(blacklist_characters="+/#\x00", blacklist_categories=("Cs",)), min_size=1, max_size=20
+)
 INVALID_IDS = ["", "a+b", "line/2", "#", "nul\x00", "\ud800"]
 
 
