@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import inference, modbus, opcua, startup, tagstore
+from bench import inference, modbus, opcua, sparkplug, sparkplug_fleet, startup, tagstore
 
 if __name__ == "__main__":
-    for bench in (tagstore, inference, modbus, opcua, startup):
+    for bench in (tagstore, inference, modbus, opcua, sparkplug, sparkplug_fleet, startup):
         bench.main()

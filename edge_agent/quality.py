@@ -32,8 +32,8 @@ class Quality(IntEnum):
 
     @property
     def is_good(self) -> bool:
-        return (self.value >> 30) == 0
+        return (self >> 30) == 0  # not self.value: an enum's .value is a slow descriptor
 
     @property
     def is_bad(self) -> bool:
-        return (self.value >> 30) == 2
+        return (self >> 30) == 2

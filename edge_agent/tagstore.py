@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 
 from .quality import Quality
-from .tags import Reading, TagInfo, TagValue, now_ns
+from .tags import Reading, TagInfo, TagValue
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class TagStore:
         if previous is None:
             raise UnknownTagError(reading.tag)
         value = reading.value if reading.value is not None else previous.value
-        stored = Reading(reading.tag, value, reading.quality, reading.source_time_ns, now_ns())
+        # time.time_ns() is what now_ns() returns, called directly: this runs for every reading.
+        stored = Reading(reading.tag, value, reading.quality, reading.source_time_ns, time.time_ns())
         self._current[reading.tag] = stored
         for listener in self._listeners:
             try:

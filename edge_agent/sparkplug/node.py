@@ -24,7 +24,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,15 @@ class _Device:
     name: str
     metrics: dict[str, MetricDefinition]
     alive: bool = False
+    bad: set[str] = field(default_factory=set)
+    """Its tags whose last reading seen is Bad (or that have none yet): all of them is a dead device."""
+
+    def see(self, current: Mapping[str, Reading]) -> None:
+        self.bad = {name for name in self.metrics if name not in current or current[name].quality.is_bad}
+
+    @property
+    def has_live_tag(self) -> bool:
+        return len(self.bad) < len(self.metrics)
 
 
 class EdgeNode:
@@ -229,7 +238,8 @@ class EdgeNode:
             birth_payload([], current, bd_seq=self._bd, timestamp_ms=now_ms),
         )
         for device in self._devices.values():
-            device.alive = _any_alive(device, current)
+            device.see(current)
+            device.alive = device.has_live_tag
             if device.alive:
                 await self._device_birth(connection, device, current)
         self._sent = {name: (reading.value, reading.quality) for name, reading in current.items()}
@@ -257,7 +267,7 @@ class EdgeNode:
             self._wakeup.clear()
             batch = list(self._pending)
             self._pending.clear()
-            changes = [reading for reading in batch if self._changed(reading)]
+            changes = self._changed(batch)
             if not changes:
                 continue
             connection = self._connection
@@ -271,28 +281,41 @@ class EdgeNode:
                     self._session_over.set()
             await self._keep(changes)
 
-    def _changed(self, reading: Reading) -> bool:
+    def _changed(self, batch: list[Reading]) -> list[Reading]:
         # Report by exception: a driver already holds back changes within a point's deadband; what reaches
-        # here unchanged (a model publishing the same score again) is not sent again.
-        sent = (reading.value, reading.quality)
-        if self._sent.get(reading.tag) == sent:
-            return False
-        self._sent[reading.tag] = sent
-        return True
+        # here unchanged (a model publishing the same score again) is not sent again. One loop over the
+        # batch rather than a call per reading: this runs for every reading of every tag.
+        sent = self._sent
+        changes: list[Reading] = []
+        for reading in batch:
+            now = (reading.value, reading.quality)
+            if sent.get(reading.tag) != now:
+                sent[reading.tag] = now
+                changes.append(reading)
+        return changes
 
     async def _publish_live(self, connection: MqttConnection, changes: list[Reading]) -> None:
         by_device: dict[str, list[tuple[MetricDefinition, Reading]]] = {}
+        metric_of = self._metric_of
         for reading in changes:
-            device, definition = self._metric_of[reading.tag]
-            by_device.setdefault(device.name, []).append((definition, reading))
-        current = self._store.snapshot()
+            device, definition = metric_of[reading.tag]
+            # Kept up as changes come rather than read from a snapshot of the store: a snapshot per
+            # batch costs as much as the batch's payloads at a thousand tags.
+            if reading.quality.is_bad:
+                device.bad.add(reading.tag)
+            elif device.bad:
+                device.bad.discard(reading.tag)
+            found = by_device.get(device.name)
+            if found is None:
+                found = by_device[device.name] = []
+            found.append((definition, reading))
         for name, device_changes in by_device.items():
             device = self._devices[name]
-            alive = _any_alive(device, current)
+            alive = device.has_live_tag
             now_ms = time.time_ns() // 1_000_000
             if alive and not device.alive:
                 device.alive = True
-                await self._device_birth(connection, device, current)
+                await self._device_birth(connection, device, self._store.snapshot())
                 continue
             if not alive and device.alive:
                 device.alive = False
@@ -427,7 +450,3 @@ def _find_metric(device: _Device, metric: Any) -> MetricDefinition | None:
             if definition.alias == metric.alias:
                 return definition
     return None
-
-
-def _any_alive(device: _Device, current: Mapping[str, Reading]) -> bool:
-    return any(name in current and not Quality(current[name].quality).is_bad for name in device.metrics)

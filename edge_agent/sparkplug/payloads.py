@@ -442,6 +442,11 @@ def _fitting(datatype: DataType, value: object) -> MetricValue:
     or 1, a float type any number (a Float rounds to 32 bits, as the source's float32 was), Boolean a
     bool or 0 or 1, a string type anything as its str().
     """
+    if datatype in FLOATS and isinstance(value, float):
+        # The common case first: a float reading for a float metric.
+        if datatype is DataType.Float and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+            raise MetricValueError(Quality.BadOutOfRange, f"{value!r} does not fit a Float")
+        return value
     mismatch = MetricValueError(Quality.BadTypeMismatch, f"{value!r} is not a {datatype.name}")
     if datatype in INTEGER_RANGES:
         if isinstance(value, float) and value.is_integer():
