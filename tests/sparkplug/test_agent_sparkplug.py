@@ -1,6 +1,7 @@
 """The whole agent as a Sparkplug edge node: `edge-agent run` in a process, polling the simulated pump over
 Modbus TCP and publishing it over mutual TLS to a real mosquitto, watched by a decoding subscriber on the
-broker's plain listener.
+broker's plain listener. Also the broker down for 30 s: every reading of the outage arrives afterwards,
+once, in order, as history.
 
 Also the node against a broker whose certificate comes from a CA it does not trust: it keeps trying, and
 says why in one line per attempt.
@@ -9,12 +10,15 @@ says why in one line per attempt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -71,6 +75,7 @@ sparkplug:
   group_id: {group}
   edge_node_id: {node}
   commands: true
+  store_and_forward: {{database: {outbox}}}
 """
 
 
@@ -113,6 +118,7 @@ def config_file(tmp_path: Path, site: Site, broker: Mosquitto, pump: int) -> Pat
             broker=broker.tls_url,
             group=GROUP,
             node=NODE,
+            outbox=tmp_path / "state" / "outbox.sqlite",
         )
     )
     return config
@@ -296,3 +302,141 @@ async def test_a_broker_of_a_stranger_ca_is_not_trusted_and_each_attempt_says_so
     assert not any(record.exc_info for record in records)
     assert "Traceback" not in caplog.text
     assert f"{GROUP}/{NODE}" not in impostor.log()  # never got as far as a CONNECT with our client id
+
+
+OUTAGE_S = 30.0
+
+
+class GateProxy:
+    """A TCP relay in front of the broker's TLS listener that turns connections away while closed.
+
+    It keeps the agent off the restarted broker until the watcher is subscribed again, so that the
+    watcher sees the whole replay; the TLS session runs end to end through it.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.is_open = True
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.is_open:
+            writer.close()
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, upstream_writer}
+        await asyncio.gather(
+            self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer), return_exceptions=True
+        )
+        self._writers -= {writer, upstream_writer}
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def gate(broker: Mosquitto) -> AsyncIterator[GateProxy]:
+    proxy = GateProxy(broker.tls_port)
+    await proxy.start()
+    yield proxy
+    await proxy.close()
+
+
+def queued(outbox: Path) -> list[tuple[str, int, Any]]:
+    """(tag, source time in ms, value) of every reading in the agent's outbox, oldest first.
+
+    Read as any SQLite reader would, beside the agent writing it (WAL mode lets readers in)."""
+    with contextlib.closing(sqlite3.connect(f"file:{outbox}?mode=ro", uri=True)) as connection:
+        rows = connection.execute("SELECT tag, source_time_ns, value FROM records ORDER BY id").fetchall()
+    return [(tag, source_ns // 1_000_000, value) for tag, source_ns, value in rows]
+
+
+def reach_broker_through(config_file: Path, broker: Mosquitto, gate: GateProxy) -> None:
+    config_file.write_text(config_file.read_text().replace(broker.tls_url, f"mqtts://127.0.0.1:{gate.port}"))
+
+
+async def write_holding_register(port: int, address: int, value: int) -> None:
+    client = AsyncModbusTcpClient("127.0.0.1", port=port)
+    await client.connect()
+    try:
+        response = await client.write_register(address, value, device_id=1)
+        assert not response.isError(), response
+    finally:
+        client.close()
+
+
+async def test_a_broker_down_for_30_s_gets_every_reading_of_the_outage_afterwards_once_in_order_as_history(
+    broker: Mosquitto, gate: GateProxy, config_file: Path, pump: int, tmp_path: Path
+) -> None:
+    reach_broker_through(config_file, broker, gate)
+    outbox = tmp_path / "state" / "outbox.sqlite"
+    agent = AgentProcess(["run", str(config_file)], tmp_path / "agent.log")
+    try:
+        async with watching(broker) as watcher:
+            await next_message(watcher, "DBIRTH", device=DEVICE)
+        gate.is_open = False
+        broker.stop()
+        await log_line(agent, r"lost MQTT broker")
+
+        # Setpoints written to the pump during the outage, each once the agent has read it (it is in the
+        # outbox): the values the host must get afterwards, exactly, whatever the machine's speed.
+        written: list[int] = []
+        started = time.monotonic()
+        while time.monotonic() - started < OUTAGE_S:
+            value = 1001 + len(written)
+            await write_holding_register(pump, SPEED_SETPOINT_ADDRESS, value)
+            await eventually(
+                lambda value=value: ("speed_setpoint", value) in {(t, v) for t, _, v in queued(outbox)},
+                within=GUARD_S,
+            )
+            written.append(value)
+            await asyncio.sleep(0.5)
+        held = queued(outbox)
+
+        broker.start()
+        async with watching(broker) as watcher:
+            gate.is_open = True
+            dbirth = await next_message(watcher, "DBIRTH", device=DEVICE)
+            name_of = {metric.alias: metric.name for metric in dbirth.metrics}
+            datatype_of = {metric.alias: DataType(metric.datatype) for metric in dbirth.metrics}
+            history: dict[str, list[tuple[int, Any]]] = {}
+            expected = {(tag, ms) for tag, ms, _ in held}
+            while not expected <= {(tag, ms) for tag, readings in history.items() for ms, _ in readings}:
+                data = await next_device_message(watcher)
+                flags = {metric.is_historical for metric in data.metrics}
+                assert len(flags) == 1, "a message mixes live and historical metrics"
+                if flags == {True}:
+                    for metric in data.metrics:
+                        value = metric_value(metric, datatype_of[metric.alias])
+                        history.setdefault(name_of[metric.alias], []).append((metric.timestamp, value))
+            await log_line(agent, r"replayed \d+ stored readings")
+    finally:
+        agent.stop()
+
+    assert [value for _, value in history["speed_setpoint"]] == written
+    for tag, readings in history.items():
+        times = [ms for ms, _ in readings]
+        assert times == sorted(set(times)), f"{tag}: readings out of order or twice"
+    assert len(written) >= 5  # at a poll every 200 ms, some fifty on an idle machine
