@@ -58,7 +58,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(TEST_STAMP)
+bench: $(TEST_STAMP) mosquitto-tools
 	$(BIN)/python bench/run_all.py
 
 soak: $(TEST_STAMP)
