@@ -63,7 +63,13 @@ async def main() -> None:
         serving.set()
 
     options = DemoOptions(
-        config, endpoint=endpoint, modbus_port=0, state_dir=state_dir, seed=1, on_ready=on_ready
+        config,
+        endpoint=endpoint,
+        modbus_port=0,
+        aas_api_port=0,
+        state_dir=state_dir,
+        seed=1,
+        on_ready=on_ready,
     )
     demo = asyncio.create_task(run_demo(options))
     await serving.wait()

@@ -35,6 +35,8 @@ def main() -> None:
                 f"opc.tcp://127.0.0.1:{port}",
                 "--modbus-port",
                 "0",
+                "--aas-api-port",
+                "0",
                 "--state-dir",
                 state,
             ],

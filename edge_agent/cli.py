@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         "--endpoint", help="OPC UA endpoint, default from the config (opc.tcp://127.0.0.1:4840)"
     )
     demo.add_argument("--modbus-port", type=int, help="port of the simulated pump (0: any free port)")
+    demo.add_argument(
+        "--aas-api-port", type=int, help="port of the shell's HTTP API, default from the config (0: any)"
+    )
     demo.add_argument("--state-dir", type=Path, help="where the demo keeps its PKI")
     demo.add_argument("--fault", action="store_true", help="start with the bearing fault switched on")
     demo.add_argument("--seed", type=int, help="seed of the pump simulator's noise")
@@ -248,6 +251,7 @@ def _demo(args: argparse.Namespace) -> int:
         config_path=args.config,
         endpoint=args.endpoint,
         modbus_port=args.modbus_port,
+        aas_api_port=args.aas_api_port,
         state_dir=args.state_dir,
         bearing_fault=args.fault,
         seed=args.seed,

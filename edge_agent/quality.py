@@ -17,6 +17,7 @@ class Quality(IntEnum):
     UncertainLastUsableValue = 0x40900000
     UncertainInitialValue = 0x40920000
     BadInternalError = 0x80020000
+    BadUserAccessDenied = 0x801F0000
     BadCommunicationError = 0x80050000
     BadTimeout = 0x800A0000
     BadNoCommunication = 0x80310000

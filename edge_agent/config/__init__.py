@@ -7,6 +7,7 @@ load_config, json_schema).
 
 from __future__ import annotations
 
+from .aas_api import AasApiConfig, AasApiInsecure, AasApiLimits
 from .asset import Address, AssetConfig, Nameplate, TechnicalProperty
 from .errors import ConfigError, ConfigProblem
 from .inference import AlarmOutput, ModelConfig, ModelInputs, Normalization, ScoreOutput
@@ -26,6 +27,9 @@ from .vocabulary import Duration, Identifier, format_duration, parse_duration
 
 __all__ = [
     "BUNDLED_MODELS",
+    "AasApiConfig",
+    "AasApiInsecure",
+    "AasApiLimits",
     "Address",
     "AlarmOutput",
     "AssetConfig",

@@ -22,7 +22,7 @@ from .schema import AgentConfigBase, collect_issues
 from .vocabulary import ConfigIssue, ConfigPath
 from .yaml_source import YamlDocument, parse_yaml
 
-SECTIONS = "asset, opcua, sources, models, history, sparkplug"
+SECTIONS = "asset, opcua, sources, models, history, sparkplug, aas_api"
 
 Config = TypeVar("Config", bound=AgentConfigBase[Any])
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationInfo, model_valida
 
 from edge_agent.tags import TagInfo
 
+from .aas_api import AasApiConfig
 from .asset import AssetConfig
 from .history import HistoryConfig
 from .inference import ModelConfig
@@ -42,6 +43,8 @@ class AgentConfigBase(ConfigModel, Generic[SourceEntry]):
     """Where readings are recorded for OPC UA HistoryRead; no history without it."""
     sparkplug: SparkplugConfig | None = None
     """The agent as a Sparkplug B edge node on MQTT brokers; no MQTT without it."""
+    aas_api: AasApiConfig | None = None
+    """The shell over HTTP (AAS Part 2 API); nothing listens for HTTP without it."""
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import os
+import socket
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from drivers.gpio.config import GpioCounter, GpioInput, GpioSourceConfig
+from edge_agent.aas.ids import SubmodelIds
 from edge_agent.agent_config import AgentConfig, load_config
 from edge_agent.config import ConfigError, ConfigProblem, OpcUaConfig
 from edge_agent.runtime.agent import AgentRuntime
@@ -36,6 +39,8 @@ class DemoOptions:
     config_path: Path
     endpoint: str | None = None
     modbus_port: int | None = None
+    aas_api_port: int | None = None
+    """The HTTP API's port instead of the config's; 0: any free port."""
     state_dir: Path | None = None
     bearing_fault: bool = False
     seed: int | None = None
@@ -43,13 +48,22 @@ class DemoOptions:
     """Called with each runtime once it serves (after the banner), e.g. by a bench watching it."""
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def default_state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
     return Path(base) / "edge-agent" / "demo"
 
 
-def _with_overrides(config: AgentConfig, *, endpoint: str | None, pki: Path, pump_port: int) -> AgentConfig:
-    """The demo config with the command line's endpoint, state directory and pump port.
+def _with_overrides(
+    config: AgentConfig, *, endpoint: str | None, pki: Path, pump_port: int, aas_api_port: int | None = None
+) -> AgentConfig:
+    """The demo config with the command line's endpoint, state directory, pump and HTTP API ports.
 
     The new OPC UA settings are validated like the file's (an insecure demo may not be moved off
     loopback by ``--endpoint``); a refusal is a config error naming the option.
@@ -71,6 +85,9 @@ def _with_overrides(config: AgentConfig, *, endpoint: str | None, pki: Path, pum
     update: dict[str, Any] = {"opcua": opcua, "sources": sources}
     if config.history is not None:
         update["history"] = config.history.model_copy(update={"database": pki.parent / "history.sqlite"})
+    if config.aas_api is not None and aas_api_port is not None:
+        scheme, host = config.aas_api.scheme, config.aas_api.host
+        update["aas_api"] = config.aas_api.model_copy(update={"listen": f"{scheme}://{host}:{aas_api_port}"})
     return config.model_copy(update=update)
 
 
@@ -107,6 +124,19 @@ def _sparkplug_lines(runtime: AgentRuntime, broker: DemoBroker | None) -> list[s
     return []
 
 
+def _aas_api_lines(runtime: AgentRuntime) -> list[str]:
+    api = runtime.config.aas_api
+    if api is None:
+        return []
+    operational = SubmodelIds(runtime.config.asset.id).operational_data
+    submodel = base64.urlsafe_b64encode(operational.encode()).decode().rstrip("=")
+    return [
+        f"  AAS API (IDTA-01002-3-0): {api.listen}/shells",
+        "  read a live value: curl -s "
+        f"'{api.listen}/submodels/{submodel}/submodel-elements/motor_temperature/$value'",
+    ]
+
+
 def _banner(
     runtime: AgentRuntime, pump: SimulatedPumpDevice, pki: Path, broker: DemoBroker | None = None
 ) -> str:
@@ -119,6 +149,7 @@ def _banner(
         f'  browse it:  uals -u {endpoint} -p "0:Objects,{_shell_path(runtime)}" -d 3',
         f"  a secure client's certificate lands in {pki / 'rejected'}; "
         f"move it to {pki / 'trusted' / 'certs'} to trust it",
+        *_aas_api_lines(runtime),
         *_sparkplug_lines(runtime, broker),
         f"  status: {runtime.status()}",
         "  Ctrl-C stops.",
@@ -134,7 +165,11 @@ async def run_demo(options: DemoOptions) -> None:
     pump_config = next((s for s in config.sources if s.name == PUMP_SOURCE), None)
     port = options.modbus_port if options.modbus_port is not None else getattr(pump_config, "port", 5020)
     endpoint = options.endpoint or config.opcua.endpoint
-    _with_overrides(config, endpoint=endpoint, pki=pki, pump_port=port or 1)  # refuse bad options first
+    aas_api_port = options.aas_api_port
+    if aas_api_port == 0:
+        aas_api_port = _free_port()
+    # refuse bad options first
+    _with_overrides(config, endpoint=endpoint, pki=pki, pump_port=port or 1, aas_api_port=aas_api_port)
     pump = SimulatedPumpDevice(
         host="127.0.0.1", port=port, seed=options.seed, bearing_fault=options.bearing_fault
     )
@@ -144,7 +179,9 @@ async def run_demo(options: DemoOptions) -> None:
     broker = await start_demo_broker(Path(scratch.name))
 
     def transform(loaded: AgentConfig) -> AgentConfig:
-        overridden = _with_overrides(loaded, endpoint=endpoint, pki=pki, pump_port=pump.port)
+        overridden = _with_overrides(
+            loaded, endpoint=endpoint, pki=pki, pump_port=pump.port, aas_api_port=aas_api_port
+        )
         return _with_broker(overridden, broker)
 
     def ready(runtime: AgentRuntime) -> None:

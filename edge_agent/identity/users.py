@@ -580,6 +580,10 @@ class UserStore:
         accounts, _ = self._current()
         return list(accounts.values())
 
+    def signature(self) -> tuple[int, ...] | None:
+        """What changes whenever the users file does: a cache of logins is good while it stays the same."""
+        return _signature(self._path)
+
     def authenticate_password(self, username: str, password: str) -> AgentUser | None:
         accounts, _ = self._current()
         account = accounts.get(unicodedata.normalize("NFC", username))

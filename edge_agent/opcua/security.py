@@ -139,10 +139,12 @@ class AgentUserManager:
     Each refused login is logged once, with its reason.
     """
 
-    def __init__(self, *, anonymous: bool, directory: UserDirectory | None = None) -> None:
+    def __init__(
+        self, *, anonymous: bool, directory: UserDirectory | None = None, guard: LoginGuard | None = None
+    ) -> None:
         self._anonymous = anonymous
         self._directory = directory
-        self.guard = LoginGuard()
+        self.guard = guard if guard is not None else LoginGuard()
         self._prepared: dict[tuple[str, str], tuple[User | None, str]] = {}
 
     async def prepare(self, username: str, password: str, *, peer: object) -> None:

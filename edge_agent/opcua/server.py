@@ -54,6 +54,7 @@ from .security import (
     AgentPermissionRuleset,
     AgentUserManager,
     DiscoveryOnlyRuleset,
+    LoginGuard,
     UnsecuredReadRuleset,
     UserDirectory,
     secure_policy_types,
@@ -174,6 +175,8 @@ class AgentOpcUaServer:
         self._server_name = server_name
         self._application_uri = application_uri
         self._user_directory = user_directory
+        # One count of failed logins per user name for every face of the agent (OPC UA and HTTP).
+        self.login_guard = LoginGuard()
         self._pki = PkiLayout(self._settings.pki)
         self._server: Server | None = None
         self._tags: TagNodes | None = None
@@ -347,7 +350,9 @@ class AgentOpcUaServer:
     async def _build_server(self, identity: ApplicationIdentity) -> Server:
         settings = self._settings
         server = build_server(
-            user_manager=AgentUserManager(anonymous=settings.anonymous_read, directory=self._user_directory),
+            user_manager=AgentUserManager(
+                anonymous=settings.anonymous_read, directory=self._user_directory, guard=self.login_guard
+            ),
             max_sessions=settings.max_sessions,
             max_connections=settings.max_sessions + SPARE_CONNECTIONS,
         )

@@ -15,10 +15,12 @@ from aas_core3 import types as aas
 from drivers.base import Source
 from drivers.registry import build_source
 from edge_agent.aas import build_environment, model_info
+from edge_agent.aas_api.live_shell import LiveShell
+from edge_agent.aas_api.server import AasApiServer
 from edge_agent.agent_config import AgentConfig
 from edge_agent.config import ConfigError, ConfigProblem, resolve_model_file
 from edge_agent.history import HistoryStore
-from edge_agent.identity import UserFileError, UserStore
+from edge_agent.identity import PkiLayout, UserFileError, UserStore
 from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.opcua.server import AgentOpcUaServer
 from edge_agent.quality import Quality
@@ -67,6 +69,8 @@ class AgentRuntime:
         self.pipelines = self._pipelines_for(config)
         self.administration = RuntimeAdministration(self, reload)
         self.history = HistoryStore(config.history) if config.history is not None else None
+        users = user_directory(config.opcua.users)
+        self.environment: aas.Environment | None = None
         self.server = AgentOpcUaServer(
             config.opcua,
             self.store,
@@ -75,7 +79,19 @@ class AgentRuntime:
             environment=self._environment,
             administration=self.administration,
             history=self.history,
-            user_directory=user_directory(config.opcua.users),
+            user_directory=users,
+        )
+        # The same users, lockout counts and environment as the OPC UA server: one shell, two faces.
+        self.aas_api = (
+            AasApiServer(
+                config.aas_api,
+                LiveShell(aas.Environment(), self.store),
+                pki=PkiLayout(config.opcua.pki),
+                users=users,
+                guard=self.server.login_guard,
+            )
+            if config.aas_api is not None
+            else None
         )
         self.sparkplug = (
             EdgeNode(
@@ -95,12 +111,16 @@ class AgentRuntime:
         self._serving = False
 
     def _environment(self, certificate_der: bytes) -> aas.Environment:
-        return build_environment(
+        environment = build_environment(
             self.config,
             certificate_der=certificate_der,
             model_info=model_info(self.config, self.pipelines),
             values=self.store.snapshot(),
         )
+        self.environment = environment
+        if self.aas_api is not None:
+            self.aas_api.shell.replace(environment, self.store)
+        return environment
 
     def _pipelines_for(self, config: AgentConfig) -> list[ModelPipeline]:
         pipelines = []
@@ -131,6 +151,13 @@ class AgentRuntime:
                 await self.server.stop()  # release whatever a half-started server holds (its port)
             raise
         self._serving = True
+        if self.aas_api is not None:
+            try:
+                await self.aas_api.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self.stop()
+                raise
         for source in self.sources:
             self._spawn(f"source {source.name}", functools.partial(self._run_source, source))
         self._start_models()
@@ -160,6 +187,7 @@ class AgentRuntime:
             and config.opcua == self.config.opcua
             and config.sources == self.config.sources
             and config.sparkplug == self.config.sparkplug
+            and config.aas_api == self.config.aas_api
             and model_tags(config) == model_tags(self.config)
         )
 
@@ -187,6 +215,8 @@ class AgentRuntime:
         """Stop models, sources and the server; safe to call more than once, and after a failed start."""
         tasks, self._tasks, self._model_tasks = self._tasks + self._model_tasks, [], []
         await _cancel(tasks)
+        if self.aas_api is not None:
+            await self.aas_api.stop()
         if self._serving:
             self._serving = False
             await self.server.stop()

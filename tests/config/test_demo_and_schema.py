@@ -53,7 +53,15 @@ def test_the_schema_is_draft_2020_12_json() -> None:
 
 
 def test_the_schema_describes_every_section() -> None:
-    assert set(json_schema()["properties"]) == {"asset", "opcua", "sources", "models", "history", "sparkplug"}
+    assert set(json_schema()["properties"]) == {
+        "asset",
+        "opcua",
+        "sources",
+        "models",
+        "history",
+        "sparkplug",
+        "aas_api",
+    }
 
 
 def test_the_schema_offers_one_variant_per_driver() -> None:

@@ -49,7 +49,7 @@ def test_an_empty_file_says_what_a_config_holds(tmp_path: Path) -> None:
     path.write_text("# nothing here yet\n")
     assert refusal(path) == (
         f"{path}:1:1: the file is empty; a config has the sections asset, opcua, sources, models, history, "
-        "sparkplug"
+        "sparkplug, aas_api"
     )
 
 
@@ -58,7 +58,7 @@ def test_a_list_at_the_top_is_not_a_config(tmp_path: Path) -> None:
     path.write_text("- asset\n- sources\n")
     assert refusal(path) == (
         f"{path}:1:1: the top level must be a mapping of the sections asset, opcua, sources, models, "
-        "history, sparkplug, not a list"
+        "history, sparkplug, aas_api, not a list"
     )
 
 
@@ -74,7 +74,7 @@ def test_the_message_has_one_line_per_problem_in_file_order(tmp_path: Path) -> N
     assert refusal(path).splitlines() == [
         f"{path}:3:3: opcua.endpoint: must look like opc.tcp://HOST:PORT (got 'http://plc:4840')",
         f"{path}:4:1: northbound: unknown key 'northbound'; known keys here: asset, opcua, sources, models, "
-        "history, sparkplug",
+        "history, sparkplug, aas_api",
     ]
 
 

@@ -36,7 +36,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AgentProces
     state = tmp_path_factory.mktemp("demo-state")
     endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
     agent = AgentProcess(
-        ["demo", "--endpoint", endpoint, "--modbus-port", "0", "--state-dir", str(state), "--seed", "3"],
+        [
+            "demo",
+            "--endpoint",
+            endpoint,
+            "--modbus-port",
+            "0",
+            "--aas-api-port",
+            "0",
+            "--state-dir",
+            str(state),
+            "--seed",
+            "3",
+        ],
         state / "agent.log",
     )
     try:
@@ -161,6 +173,8 @@ def test_a_stop_signal_ends_the_demo_cleanly_within_5_s(tmp_path: Path, stop_sig
             "--endpoint",
             f"opc.tcp://127.0.0.1:{free_port()}",
             "--modbus-port",
+            "0",
+            "--aas-api-port",
             "0",
             "--state-dir",
             str(tmp_path),

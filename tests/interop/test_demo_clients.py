@@ -41,7 +41,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     state = tmp_path_factory.mktemp("demo-state")
     endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
     agent = AgentProcess(
-        ["demo", "--endpoint", endpoint, "--modbus-port", "0", "--state-dir", str(state)],
+        [
+            "demo",
+            "--endpoint",
+            endpoint,
+            "--modbus-port",
+            "0",
+            "--aas-api-port",
+            "0",
+            "--state-dir",
+            str(state),
+        ],
         state / "agent.log",
     )
     try:

@@ -1,0 +1,92 @@
+"""The agent's AAS environment as the HTTP face serves it: live values from the tag store, writes to it.
+
+One environment, built by ``edge_agent.aas.build_environment`` as for the OPC UA shell and the exports;
+the HTTP face never keeps a copy of a value: a live property's value is set from the tag store right
+before it is answered with. Writes take the OPC UA write rules (``from_variant``: the tag's own type, or a
+number that type holds exactly) and the same rights (Part 18 roles), and are audited alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from aas_core3 import types as aas
+from asyncua import ua
+
+from ..aas.elements import lexical
+from ..aas.live import as_tag_type, live_tag_name
+from ..audit import audit
+from ..opcua.rights import Right
+from ..opcua.tag_values import TagValueError, from_variant
+from ..quality import Quality
+from ..tagstore import TagStore, UnknownTagError
+from .model import Principal, TagValue
+
+log = logging.getLogger(__name__)
+
+_VARIANTS: dict[type, ua.VariantType] = {
+    bool: ua.VariantType.Boolean,
+    int: ua.VariantType.Int64,
+    float: ua.VariantType.Double,
+    str: ua.VariantType.String,
+}
+"""How a value parsed from a request arrives at the OPC UA write rule: as the widest variant of its kind."""
+
+
+class LiveShell:
+    """A ShellModel over the agent's environment and tag store."""
+
+    def __init__(self, environment: aas.Environment, store: TagStore) -> None:
+        self._environment = environment
+        self._store = store
+
+    def environment(self) -> aas.Environment:
+        return self._environment
+
+    def replace(self, environment: aas.Environment, store: TagStore) -> None:
+        """Serve a new environment (a reloaded config's) from now on."""
+        self._environment = environment
+        self._store = store
+
+    def refresh(self, part: aas.Class) -> None:
+        for element, tag in _live_properties(part):
+            try:
+                reading = self._store.current(tag)
+                info = self._store.info(tag)
+            except UnknownTagError:
+                continue  # a property of a tag the store no longer has: keep what it showed
+            value = as_tag_type(reading.value, info.data_type)
+            element.value = None if value is None else lexical(value)
+
+    async def write(self, tag: str, value: TagValue, principal: Principal) -> Quality:
+        quality = await self._write(tag, value, principal)
+        audit("write", who=principal.who, via="aas-api", tag=tag, value=value, result=quality.name)
+        return quality
+
+    async def _write(self, tag: str, value: TagValue, principal: Principal) -> Quality:
+        if Right.WRITE not in principal.rights:
+            return Quality.BadUserAccessDenied
+        try:
+            info = self._store.info(tag)
+        except UnknownTagError:
+            return Quality.BadNotWritable
+        if not info.writable:
+            return Quality.BadNotWritable
+        try:
+            written = from_variant(info, ua.Variant(value, _VARIANTS[type(value)]))
+        except TagValueError as exc:
+            log.info("refused a write to %s over the AAS API: %s", tag, exc)
+            return exc.quality
+        try:
+            return await self._store.write(tag, written)
+        except Exception:
+            log.exception("writing %r to %s failed", written, tag)
+            return Quality.BadInternalError
+
+
+def _live_properties(part: aas.Class) -> Iterator[tuple[aas.Property, str]]:
+    candidates = [part] if isinstance(part, aas.Property) else []
+    for element in (*candidates, *part.descend()):
+        if isinstance(element, aas.Property) and (tag := live_tag_name(element)) is not None:
+            yield element, tag
