@@ -3,7 +3,8 @@
 Each server runs alone in a process of its own on loopback (plain HTTP, anonymous reads: the demo's
 settings), holding the demo's shell with every tag given a value. The load comes from this process:
 CONCURRENCY clients on keep-alive connections, each sending its next GET as soon as the last is
-answered, for WINDOW seconds per URL. Measured: requests a second, latency p50/p99, and the server's RSS
+answered, for WINDOW seconds per URL, while every float tag changes four times a second (the demo's
+poll). Measured: requests a second, latency p50/p99, and the server's RSS
 before the HTTP face was imported and started and after the load (what the face adds).
 
     python -m bench.aas_api [--window S] [--concurrency N]
@@ -28,6 +29,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 0.7
+CHANGE_HZ = 4.0
 TARGET_ADDED_MB = 15.0
 
 
@@ -88,12 +90,25 @@ async def serve(kind: str, port: int, bodies: Path) -> None:
         app = web.Application()
         for index, path in enumerate(paths().values()):
             app.router.add_get(path, _constant((bodies / str(index)).read_bytes()))
+
+    async def change() -> None:
+        # As the demo's Modbus poll does: every tag a new value four times a second.
+        step = 0
+        while True:
+            step += 1
+            for info in config.tag_infos():
+                if info.data_type == "float":
+                    store.publish(Reading(info.name, 20.0 + step % 100 / 10))
+            await asyncio.sleep(1 / CHANGE_HZ)
+
+    changing = asyncio.create_task(change())
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     print(f"ready {before}", flush=True)
     while await asyncio.to_thread(sys.stdin.readline):
         pass
+    changing.cancel()
     await runner.cleanup()
 
 
@@ -207,7 +222,8 @@ async def run(args: argparse.Namespace) -> None:
         bare = await run_server("bare", args.window, args.concurrency, Path(directory))
     print(
         f"\nAAS Part 2 API (plain HTTP on loopback, {args.concurrency} keep-alive clients, "
-        f"{args.window:.0f} s per row): the agent's app against a bare aiohttp handler of the same bytes"
+        f"{args.window:.0f} s per row, tags changing at {CHANGE_HZ:.0f} Hz): the agent's app against a bare "
+        "aiohttp handler of the same bytes"
     )
     print(f"{'request':<36} {'edge-agent':>22} {'bare aiohttp':>22} {'ratio':>7}")
     worst = float("inf")

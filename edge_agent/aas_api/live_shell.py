@@ -9,7 +9,7 @@ number that type holds exactly) and the same rights (Part 18 roles), and are aud
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from aas_core3 import types as aas
 from asyncua import ua
@@ -40,6 +40,15 @@ class LiveShell:
     def __init__(self, environment: aas.Environment, store: TagStore) -> None:
         self._environment = environment
         self._store = store
+        # The live properties within each part asked for so far, by the part's identity: walking a part's
+        # tree costs more than setting its values, and the tree does not change until ``replace``.
+        self._live: dict[int, tuple[aas.Class, list[tuple[aas.Property, str]]]] = {}
+        self._on_replace: list[Callable[[], None]] = []
+        self._version = 0
+
+    @property
+    def version(self) -> int:
+        return self._version
 
     def environment(self) -> aas.Environment:
         return self._environment
@@ -48,16 +57,32 @@ class LiveShell:
         """Serve a new environment (a reloaded config's) from now on."""
         self._environment = environment
         self._store = store
+        self._live = {}
+        self._version += 1
+        for callback in list(self._on_replace):
+            callback()
+
+    def on_replace(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` after each ``replace``; returns what stops that."""
+        self._on_replace.append(callback)
+        return lambda: self._on_replace.remove(callback)
 
     def refresh(self, part: aas.Class) -> None:
-        for element, tag in _live_properties(part):
+        known = self._live.get(id(part))
+        if known is None or known[0] is not part:
+            known = self._live[id(part)] = (part, list(_live_properties(part)))
+        store = self._store
+        for element, tag in known[1]:
             try:
-                reading = self._store.current(tag)
-                info = self._store.info(tag)
+                reading = store.current(tag)
+                info = store.info(tag)
             except UnknownTagError:
                 continue  # a property of a tag the store no longer has: keep what it showed
             value = as_tag_type(reading.value, info.data_type)
-            element.value = None if value is None else lexical(value)
+            shown = None if value is None else lexical(value)
+            if element.value != shown:
+                element.value = shown
+                self._version += 1
 
     async def write(self, tag: str, value: TagValue, principal: Principal) -> Quality:
         quality = await self._write(tag, value, principal)

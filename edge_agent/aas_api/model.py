@@ -39,6 +39,12 @@ class ShellModel(Protocol):
 
     def environment(self) -> aas.Environment: ...
 
+    @property
+    def version(self) -> int:
+        """Moves on whenever a refresh changes a live value or the environment is replaced: an answer made
+        at one version holds as long as the version stays."""
+        ...
+
     def refresh(self, part: aas.Class) -> None:
         """Set every live property within ``part`` (the environment, a shell, a submodel or an element)
         to its tag's current value."""

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ..aas.live import live_tag_name
 from ..quality import Quality
+from .answer_cache import AnswerCache
 from .auth import PRINCIPAL
 from .ids import PathPart, resolve
 from .model import Principal, ShellModel
@@ -66,16 +67,18 @@ class SubmodelHandlers:
     def __init__(self, api: Served, locate: LocateSubmodel) -> None:
         self.api = api
         self.locate = locate
+        self._answers = AnswerCache()
 
-    def _submodel(self, request: web.Request) -> tuple[aas.Submodel, Shape]:
+    def _submodel(self, request: web.Request, *, refresh: bool = True) -> tuple[aas.Submodel, Shape]:
         shape = shape_of(request.query)
         submodel = self.locate(request)
-        self.api.model.refresh(submodel)
+        if refresh:
+            self.api.model.refresh(submodel)
         return submodel, shape
 
     async def submodel(self, request: web.Request) -> web.Response:
         submodel, shape = self._submodel(request)
-        return json_response(whole(submodel, shape))
+        return self._answers.answer(request, self.api.model.version, lambda: whole(submodel, shape))
 
     def submodel_modifiers(self) -> dict[str, Handler]:
         forms: dict[str, Callable[[aas.Submodel, Shape], object]] = {
@@ -89,14 +92,18 @@ class SubmodelHandlers:
     def _submodel_form(self, render: Callable[[aas.Submodel, Shape], object]) -> Handler:
         async def handle(request: web.Request) -> web.Response:
             submodel, shape = self._submodel(request)
-            return json_response(render(submodel, shape))
+            return self._answers.answer(request, self.api.model.version, lambda: render(submodel, shape))
 
         return handle
 
     async def elements(self, request: web.Request) -> web.Response:
         submodel, shape = self._submodel(request)
         items = submodel.submodel_elements or []
-        return json_response(paged(items, request.query, self.api.max_page, lambda item: whole(item, shape)))
+        return self._answers.answer(
+            request,
+            self.api.model.version,
+            lambda: paged(items, request.query, self.api.max_page, lambda item: whole(item, shape)),
+        )
 
     def elements_modifiers(self) -> dict[str, Handler]:
         async def values(request: web.Request) -> web.Response:
@@ -130,8 +137,12 @@ class SubmodelHandlers:
     def _element(
         self, request: web.Request
     ) -> tuple[aas.Submodel, list[tuple[PathPart, aas.SubmodelElement]], Shape]:
-        submodel, shape = self._submodel(request)
-        return submodel, resolve(submodel, request.match_info["path"]), shape
+        # Only the element asked for is refreshed: a whole submodel's live values cost as much again as
+        # the rest of the request.
+        submodel, shape = self._submodel(request, refresh=False)
+        steps = resolve(submodel, request.match_info["path"])
+        self.api.model.refresh(steps[-1][1])
+        return submodel, steps, shape
 
     async def element(self, request: web.Request) -> web.Response:
         _, steps, shape = self._element(request)

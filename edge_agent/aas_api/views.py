@@ -68,6 +68,13 @@ def whole(thing: aas.Submodel | aas.SubmodelElement, shape: Shape, *, depth: int
     return _shaped(jsonization.to_jsonable(thing), shape, depth)
 
 
+_ELEMENT_HOLDERS = frozenset(
+    {*_CHILD_KEYS.values(), "inputVariables", "outputVariables", "inoutputVariables"}
+)
+"""The keys under which elements (and so Blobs) can be found, an operation variable's "value" among them;
+every other key holds none."""
+
+
 def _shaped(node: Json, shape: Shape, depth: int) -> Json:
     if isinstance(node, list):
         return [_shaped(item, shape, depth) for item in node]
@@ -79,8 +86,10 @@ def _shaped(node: Json, shape: Shape, depth: int) -> Json:
     child_key = _CHILD_KEYS.get(kind) if isinstance(kind, str) else None
     if child_key is not None and shape.level is Level.CORE and depth >= 1:
         node.pop(child_key, None)
-    for key, value in node.items():
-        node[key] = _shaped(value, shape, depth + 1 if key == child_key else depth)
+    # Only where elements live: a submodel's references, qualifiers and data specifications hold none,
+    # and walking them cost more than the rest of the answer.
+    for key in _ELEMENT_HOLDERS.intersection(node):
+        node[key] = _shaped(node[key], shape, depth + 1 if key == child_key else depth)
     return node
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .opcua import is_loopback
+from .opcua import _relative_to_config, is_loopback
 from .sizes import ByteSize, size_between
-from .vocabulary import ConfigModel, Duration, config_error, invalid, shown
+from .vocabulary import ConfigModel, Duration, at_least, config_error, invalid, shown
 
 _LISTEN_FORM = "https://HOST:PORT"
+_BASE_FORM = "https://HOST[:PORT][/PATH]"
+WILDCARD_HOSTS = ("0.0.0.0", "::")
+"""Listen addresses that mean every interface: no address another machine can be sent to."""
 
 
 def listen_address(url: str) -> tuple[str, str, int]:
@@ -30,6 +34,67 @@ def listen_address(url: str) -> tuple[str, str, int]:
     if not 1 <= port <= 65535:
         raise ValueError("the port must be from 1 to 65535")
     return parts.scheme, parts.hostname, port
+
+
+def base_url(url: str) -> tuple[str, str]:
+    """Scheme and host of an ``https://HOST[:PORT][/PATH]`` (or ``http://``) URL; ValueError if not one."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"must look like {_BASE_FORM}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"must be just {_BASE_FORM}: no query, fragment or user")
+    try:
+        _ = parts.port  # reading it checks the range
+    except ValueError:
+        raise ValueError("the port must be from 1 to 65535") from None
+    return parts.scheme, parts.hostname
+
+
+class AasApiRegistry(ConfigModel):
+    """An AAS Registry (Part 2 Registry Service, SSP-001) the agent registers its shell descriptor with."""
+
+    url: str
+    """The registry's base URL, the one /shell-descriptors is below: https://, or http:// to a registry on
+    this machine (a loopback address)."""
+    public_url: str | None = None
+    """The base URL other machines reach this agent's API at (its /shells is below); default the listen
+    address, which must then name a host others can reach (not 0.0.0.0)."""
+    ca: Path | None = None
+    """The CA certificates the registry's certificate must chain to: a PEM or DER file, or a directory of
+    them; default the agent's trust list (opcua.pki trusted/certs)."""
+    timeout: Annotated[Duration, at_least("100ms")] = Field(default="10s", validate_default=True)
+    """Longest one request to the registry may take."""
+
+    @field_validator("url")
+    @classmethod
+    def _url_form(cls, url: str) -> str:
+        try:
+            scheme, host = base_url(url)
+        except ValueError as exc:
+            raise invalid("url", f"{exc} (got {shown(url)})") from None
+        if scheme == "http" and not is_loopback(host):
+            raise invalid(
+                "url",
+                "http:// would send the descriptor in the clear: use https://, or http:// only to a "
+                f"registry on a loopback address (got {shown(url)})",
+            )
+        return url.rstrip("/")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_form(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        try:
+            base_url(url)
+        except ValueError as exc:
+            raise invalid("public_url", f"{exc} (got {shown(url)})") from None
+        return url.rstrip("/")
+
+    @field_validator("ca")
+    @classmethod
+    def _resolve(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        return None if path is None else _relative_to_config(path, info)
 
 
 class AasApiInsecure(ConfigModel):
@@ -66,6 +131,8 @@ class AasApiConfig(ConfigModel):
     """Relaxations for demos, only on a loopback address."""
     limits: AasApiLimits = Field(default_factory=AasApiLimits)
     """Connections, request sizes and times, page sizes."""
+    registry: AasApiRegistry | None = None
+    """An AAS Registry to register the shell's descriptor with; none: no registration."""
 
     @field_validator("listen")
     @classmethod
@@ -93,6 +160,24 @@ class AasApiConfig(ConfigModel):
                 ("listen",),
             )
         return self
+
+    @model_validator(mode="after")
+    def _reachable_for_the_registry(self) -> AasApiConfig:
+        registry = self.registry
+        if registry is not None and registry.public_url is None and self.host in WILDCARD_HOSTS:
+            raise config_error(
+                f"give public_url, the base URL others reach the API at: listen ({self.listen}) names no "
+                "address the registry could hand out",
+                ("registry",),
+            )
+        return self
+
+    @property
+    def public_url(self) -> str:
+        """The base URL the API is reached at from elsewhere: the registry's public_url, else listen."""
+        if self.registry is not None and self.registry.public_url is not None:
+            return self.registry.public_url
+        return self.listen.rstrip("/")
 
     @property
     def scheme(self) -> str:

@@ -89,6 +89,7 @@ class AgentRuntime:
                 pki=PkiLayout(config.opcua.pki),
                 users=users,
                 guard=self.server.login_guard,
+                opcua_endpoint=config.opcua.endpoint,
             )
             if config.aas_api is not None
             else None

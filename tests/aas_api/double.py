@@ -31,6 +31,7 @@ class StoreShell:
     def __init__(self, environment: aas.Environment, store: TagStore) -> None:
         self._environment = environment
         self.store = store
+        self.version = 0
 
     def environment(self) -> aas.Environment:
         return self._environment
@@ -41,7 +42,10 @@ class StoreShell:
             if tag is None or not isinstance(node, aas.Property):
                 continue
             value = as_tag_type(self.store.current(tag).value, self.store.info(tag).data_type)
-            node.value = None if value is None else lexical(value)
+            shown = None if value is None else lexical(value)
+            if node.value != shown:
+                node.value = shown
+                self.version += 1
 
     async def write(self, tag: str, value: TagValue, principal: Principal) -> Quality:
         if Right.WRITE not in principal.rights:

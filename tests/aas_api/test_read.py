@@ -180,6 +180,17 @@ async def test_live_values_are_typed_and_current(client: Client, shell: StoreShe
     assert (await get(client, f"{OPERATIONAL}/$value"))["motor_temperature"] == 77.5
 
 
+async def test_a_kept_answer_is_never_older_than_the_values(client: Client, shell: StoreShell) -> None:
+    # Whole submodels are answered from a cache; a value that changed since must show at once.
+    for value in (1.5, 2.5, 2.5, 3.5):
+        shell.store.publish(Reading("motor_temperature", value))
+        submodel = await get(client, OPERATIONAL)
+        [shown] = [e["value"] for e in submodel["submodelElements"] if e["idShort"] == "motor_temperature"]
+        assert shown == str(value)
+        listed = (await get(client, f"{OPERATIONAL}/submodel-elements"))["result"]
+        assert [e["value"] for e in listed if e["idShort"] == "motor_temperature"] == [str(value)]
+
+
 # Submodel elements
 
 

@@ -76,11 +76,60 @@ def test_the_loopback_demo_may_serve_plain_http_to_anonymous_readers() -> None:
             "plant.yaml:3:12: aas_api.limits.max_request_size: must be at most 100MB",
         ),
         ("listn: https://h:1\n", "plant.yaml:3:3: aas_api.listn:"),
+        (
+            "registry: {url: https://registry.example:8443/api/v3.0}\n",
+            "plant.yaml:3:3: aas_api.registry: give public_url, the base URL others reach the API at: listen "
+            "(https://0.0.0.0:8443) names no address the registry could hand out",
+        ),
+        (
+            "listen: https://10.0.0.5:8443\nregistry: {url: http://registry.example/api}\n",
+            "plant.yaml:4:14: aas_api.registry.url: http:// would send the descriptor in the clear: use "
+            "https://, or http:// only to a registry on a loopback address",
+        ),
+        (
+            "listen: https://10.0.0.5:8443\nregistry: {url: opc.tcp://registry:4840}\n",
+            "plant.yaml:4:14: aas_api.registry.url: must look like https://HOST[:PORT][/PATH]",
+        ),
+        (
+            "listen: https://10.0.0.5:8443\nregistry:\n  url: https://r.example\n  public_url: https://a?x=1\n",
+            "plant.yaml:6:5: aas_api.registry.public_url: must be just https://HOST[:PORT][/PATH]: no query",
+        ),
+        (
+            "listen: https://10.0.0.5:8443\nregistry: {url: https://r.example, timeout: 10ms}\n",
+            "plant.yaml:4:38: aas_api.registry.timeout: must be at least 100ms",
+        ),
+        (
+            "listen: https://10.0.0.5:8443\nregistry: {url: https://r.example, ur1: x}\n",
+            "plant.yaml:4:38: aas_api.registry.ur1:",
+        ),
     ],
 )
 def test_each_mistake_is_reported_at_its_place(section: str, expected: str) -> None:
     problem = the_one_problem(with_section(section))
     assert problem.startswith(expected), problem
+
+
+def test_a_registry_takes_the_listen_address_as_public_url_and_the_ca_beside_the_config(
+    tmp_path: Path,
+) -> None:
+    text = with_section(
+        "listen: https://192.168.10.5:8443\nregistry: {url: https://registry.example/api/v3.0/, ca: ca.pem}\n"
+    )
+    config = load_config_text(text, base_dir=tmp_path).aas_api
+    assert config is not None and config.registry is not None
+    assert config.registry.url == "https://registry.example/api/v3.0"
+    assert config.public_url == "https://192.168.10.5:8443"
+    assert config.registry.ca == tmp_path / "ca.pem" and config.registry.timeout == 10.0
+
+
+def test_a_registry_may_be_told_the_public_url_and_may_be_plain_http_on_loopback() -> None:
+    text = with_section(
+        "registry: {url: 'http://127.0.0.1:8080', public_url: 'https://pump-17.plant.example/aas/', "
+        "timeout: 3s}\n"
+    )
+    config = load_config_text(text).aas_api
+    assert config is not None and config.registry is not None
+    assert config.public_url == "https://pump-17.plant.example/aas" and config.registry.timeout == 3.0
 
 
 def test_the_json_schema_documents_the_section() -> None:
