@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +138,10 @@ class Load:
 
 
 async def load(url: str, window: float, concurrency: int) -> Load:
+    # Imported here, not at the top: the server processes run this module too, and their RSS before the
+    # HTTP face is measured must not hold aiohttp already.
+    import aiohttp
+
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -161,6 +164,8 @@ async def load(url: str, window: float, concurrency: int) -> Load:
 
 
 async def _keep_answers(port: int, bodies: Path) -> None:
+    import aiohttp
+
     async with aiohttp.ClientSession() as session:
         for index, path in enumerate(paths().values()):
             async with session.get(f"http://127.0.0.1:{port}{path}") as response:
