@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import pwd
@@ -16,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,7 @@ class DemoBroker:
             # Its own process group: Ctrl-C in the terminal reaches the demo, which then stops the
             # broker after the edge node has said goodbye, not before.
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not await asyncio.to_thread(_accepts, self.port):
@@ -151,3 +154,19 @@ async def start_demo_broker(directory: Path) -> DemoBroker | None:
             await broker.stop()
         return None
     return broker
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the broker's process before it runs: end it when the demo ends, however the demo ends.
+
+    Its own session keeps Ctrl-C away from it, so a demo killed outright (kill -9, a closed terminal's
+    SIGHUP) would leave it running for ever; Linux's parent-death signal ends it then. Elsewhere the demo's
+    own stop is all there is.
+    """
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 from asyncua import Client, ua
 from pymodbus.client import AsyncModbusTcpClient
@@ -192,6 +193,23 @@ def test_a_stop_signal_ends_the_demo_cleanly_within_5_s(tmp_path: Path, stop_sig
     assert code == 0, agent.log()
     assert elapsed < 5.0
     assert "Traceback" not in agent.log()
+
+
+@pytest.mark.skipif(MOSQUITTO is None, reason="the demo starts no broker without mosquitto")
+def test_a_demo_killed_outright_leaves_no_broker_behind(tmp_path: Path) -> None:
+    ports = ["--endpoint", f"opc.tcp://127.0.0.1:{free_port()}", "--modbus-port", "0", "--aas-api-port", "0"]
+    agent = AgentProcess(["demo", *ports, "--state-dir", str(tmp_path)], tmp_path / "agent.log")
+    try:
+        agent.wait_for_line(WATCH)
+        children = psutil.Process(agent.process.pid).children()
+        [broker] = [child for child in children if "mosquitto" in child.name()]
+        agent.send(signal.SIGKILL)
+        agent.process.wait(timeout=10)
+        # The broker runs in a session of its own (Ctrl-C must not reach it first): only the parent-death
+        # signal ends it now.
+        broker.wait(timeout=10)
+    finally:
+        agent.stop()
 
 
 async def test_cavitation_is_named_by_the_pump_state_classifier(demo: tuple[AgentProcess, str, int]) -> None:
