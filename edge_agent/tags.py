@@ -60,8 +60,9 @@ def now_ns() -> int:
 class Reading:
     """One observation of one tag: the value, its quality and when it was true.
 
-    ``source_time_ns`` is when the value was sampled at the source; ``server_time_ns`` when the tag store
-    stored it (0 until then: sources leave it to the store). Both are wall-clock ns since the epoch.
+    ``source_time_ns`` is when the value was sampled at the source; ``server_time_ns`` when the agent got
+    it: 0 leaves it to the tag store, which stamps its own moment; a poll that stamps its answer's arrival
+    gives it itself. Both are wall-clock ns since the epoch.
     A Bad reading without a value keeps the last known value in the store.
     """
 

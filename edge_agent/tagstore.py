@@ -65,14 +65,20 @@ class TagStore:
         """Store a reading and tell every listener.
 
         A reading without a value (a Bad one from a device that went away) keeps the last known value,
-        as OPC UA clients expect: the status says the value is stale, the value says what it was.
+        as OPC UA clients expect: the status says the value is stale, the value says what it was. The
+        server timestamp is the store's moment unless the source gave one (when the value reached it).
         """
         previous = self._current.get(reading.tag)
         if previous is None:
             raise UnknownTagError(reading.tag)
-        value = reading.value if reading.value is not None else previous.value
-        # time.time_ns() is what now_ns() returns, called directly: this runs for every reading.
-        stored = Reading(reading.tag, value, reading.quality, reading.source_time_ns, time.time_ns())
+        if reading.server_time_ns and reading.value is not None:
+            # A source that stamped the moment the value reached the agent (a driver's poll) is stored
+            # as it came: no second Reading for every reading of every poll.
+            stored = reading
+        else:
+            value = reading.value if reading.value is not None else previous.value
+            # time.time_ns() is what now_ns() returns, called directly: this runs for every reading.
+            stored = Reading(reading.tag, value, reading.quality, reading.source_time_ns, time.time_ns())
         self._current[reading.tag] = stored
         for listener in self._listeners:
             try:

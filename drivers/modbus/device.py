@@ -37,6 +37,8 @@ class PointSlot:
     stop: int
     decode: Decoder
     deadband: float
+    single: bool
+    """One register or bit: ``start + 1 == stop``."""
 
 
 # Modbus exception code -> the OPC UA status its points carry.
@@ -229,6 +231,7 @@ class DevicePoller:
                 point.address - request.address + point.register_count,
                 decoder(point),
                 getattr(point, "deadband", 0.0) or 0.0,
+                point.register_count == 1,
             )
             for point in request.points
         ]
@@ -244,12 +247,13 @@ class DevicePoller:
         """
         raws, published, good = self._raws, self._published, Quality.Good
         for slot in slots:
-            raw = values[slot.start : slot.stop]
+            # A one-register (or one-bit) point is compared as its value, without a slice of its own.
+            raw = values[slot.start] if slot.single else values[slot.start : slot.stop]
             if raws.get(slot.name) == raw:
                 continue
             raws[slot.name] = raw
             try:
-                value = slot.decode(raw)
+                value = slot.decode((raw,) if slot.single else raw)
             except (ValueError, IndexError, struct.error) as exc:
                 # A short or malformed answer spoils this point only.
                 log.warning("%s: cannot decode %s from %r: %s", self.label, slot.name, raw, exc)
@@ -266,7 +270,8 @@ class DevicePoller:
                 ):
                     continue
             published[slot.name] = (good, value)
-            sink.publish(Reading(slot.name, value, good, stamp))
+            # The answer's arrival is both when the value was true and when the agent got it.
+            sink.publish(Reading(slot.name, value, good, stamp, stamp))
 
     def _publish(
         self, sink: ReadingSink, point: Any, value: TagValue | None, quality: Quality, stamp: int
