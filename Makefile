@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test test-fast lint bench soak clean systemd-tools mosquitto-tools sparkplug-proto
+.PHONY: demo test test-fast lint bench soak clean systemd-tools mosquitto-tools sparkplug-proto ns0
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ bench: $(TEST_STAMP) mosquitto-tools
 
 soak: $(TEST_STAMP)
 	$(BIN)/python bench/soak.py --minutes 10
+
+# Derives the namespace-0 node lists of opcua.address_space micro and standard from the installed asyncua
+# (edge_agent/opcua/ns0_keep_*.json); again after every change of asyncua's version.
+ns0: $(RUN_STAMP)
+	$(BIN)/python -m edge_agent.opcua.ns0_subset
 
 # Regenerates edge_agent/sparkplug/sparkplug_b_pb2.py(i) from sparkplug_b.proto with protoc 35, in a throwaway venv.
 sparkplug-proto:

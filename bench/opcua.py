@@ -2,7 +2,9 @@
 
 1. Start and memory with 10, 1,000 and 10,000 tags: from the command to the port accepting connections,
    and RSS once serving. The bare server holds the same number of plain variables in folders of 100.
-2. 1,000 tags changing at 10 Hz with one client subscribed to all of them at a 100 ms publishing
+2. The same start and memory of the agent with 1,000 tags (unit, range, shell) for each
+   opcua.address_space: full, standard and micro namespace 0.
+3. 1,000 tags changing at 10 Hz with one client subscribed to all of them at a 100 ms publishing
    interval: notification latency (source timestamp to the client's receipt of the publish response;
    one host, one clock) and the CPU time of the server process; then the same with the garbage
    collector frozen once serving, as full collections over asyncua's large heap stall the server.
@@ -34,6 +36,7 @@ from edge_agent.opcua import NAMESPACE_URI
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TAGS = (10, 1_000, 10_000)
 SETTLE_S = 1.0
+ADDRESS_SPACE_TAGS = 1_000
 CHANGING_TAGS = 1_000
 CHANGE_HZ = 10
 PUBLISHING_MS = 100
@@ -199,6 +202,21 @@ def print_start_and_memory(pki: Path) -> None:
         )
 
 
+def print_address_spaces(pki: Path) -> None:
+    print(
+        f"\nOPC UA server start and memory by opcua.address_space: {ADDRESS_SPACE_TAGS:,} tags with unit, "
+        f"range and shell; command to port accepting, RSS {SETTLE_S:.0f} s later"
+    )
+    print(f"{'address_space':<24} {'agent s':>8} {'agent MB':>9} {'vs full':>8}")
+    full_rss = 0
+    for space in ("full", "standard", "micro"):
+        started, rss = start_and_memory(
+            "agent", ADDRESS_SPACE_TAGS, pki, "--unit-range", "--shell", "--address-space", space
+        )
+        full_rss = full_rss or rss
+        print(f"{space:<24} {started:>8.2f} {rss / 2**20:>9.1f} {rss / full_rss:>8.2f}")
+
+
 def print_changing(pki: Path) -> None:
     print(
         f"\n{CHANGING_TAGS:,} tags changing at {CHANGE_HZ} Hz, one client subscribed to all at a "
@@ -236,6 +254,7 @@ def main() -> None:
             PkiLayout(pki), application_uri=APPLICATION_URI, ip_addresses=["127.0.0.1"]
         )
         print_start_and_memory(pki)
+        print_address_spaces(pki)
         print_changing(pki)
 
 

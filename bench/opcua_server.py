@@ -1,12 +1,13 @@
 """One OPC UA server for bench/opcua.py, in a process of its own so that its RSS and CPU time are its own.
 
     python -m bench.opcua_server {agent,raw} TAGS PORT PKI [--change-hz HZ] [--one-source] [--unit-range]
-                                 [--freeze-gc] [--shell]
+                                 [--freeze-gc] [--shell] [--address-space {full,standard,micro}]
 
 ``agent`` is the agent's server: AgentOpcUaServer over a TagStore of float tags, in sources of 100 tags
 each, or all in one source with ``--one-source``; with ``--unit-range`` every tag has a unit and a range,
 so EngineeringUnits and EURange properties too; with ``--shell`` the agent also serves an Asset
-Administration Shell (OPC 30270) with every tag as a live property of its Operational Data submodel.
+Administration Shell (OPC 30270) with every tag as a live property of its Operational Data submodel;
+``--address-space`` is its opcua.address_space (default full).
 ``raw`` is a bare asyncua Server holding the same number of plain Double variables in folders of 100.
 Tag i is ``ns=<NAMESPACE>;s=tag<i>`` on both.
 
@@ -55,13 +56,14 @@ def tag_name(i: int) -> str:
     return f"tag{i}"
 
 
-def agent_config(port: int, pki: Path) -> OpcUaConfig:
+def agent_config(port: int, pki: Path, address_space: str = "full") -> OpcUaConfig:
     return OpcUaConfig.model_validate(
         {
             "endpoint": f"opc.tcp://127.0.0.1:{port}",
             "application_uri": APPLICATION_URI,
             "pki": str(pki),
             "insecure": {"none_policy": True, "anonymous_read": True},
+            "address_space": address_space,
         }
     )
 
@@ -85,7 +87,14 @@ def shell_of(infos: list[TagInfo]) -> aas.Environment:
 
 
 async def serve_agent(
-    tags: int, port: int, pki: Path, *, one_source: bool, unit_range: bool, shell: bool
+    tags: int,
+    port: int,
+    pki: Path,
+    *,
+    one_source: bool,
+    unit_range: bool,
+    shell: bool,
+    address_space: str = "full",
 ) -> tuple[ChangeRound, Stop]:
     unit, range_ = ("degC", (0.0, 100.0)) if unit_range else (None, None)
     infos = [
@@ -94,7 +103,7 @@ async def serve_agent(
     ]
     store = TagStore(infos)
     server = AgentOpcUaServer(
-        agent_config(port, pki),
+        agent_config(port, pki, address_space),
         store,
         server_name="bench",
         application_uri=APPLICATION_URI,
@@ -162,6 +171,7 @@ async def main() -> None:
     parser.add_argument("--unit-range", action="store_true")
     parser.add_argument("--freeze-gc", action="store_true")
     parser.add_argument("--shell", action="store_true")
+    parser.add_argument("--address-space", choices=["full", "standard", "micro"], default="full")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
@@ -173,6 +183,7 @@ async def main() -> None:
             one_source=args.one_source,
             unit_range=args.unit_range,
             shell=args.shell,
+            address_space=args.address_space,
         )
     else:
         change, stop = await serve_raw(args.tags, args.port)

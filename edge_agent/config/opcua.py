@@ -14,6 +14,7 @@ from .vocabulary import ConfigModel, Duration, config_error, invalid, shown
 
 SecurityPolicy = Literal["Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"]
 ALL_POLICIES: list[SecurityPolicy] = ["Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"]
+AddressSpace = Literal["full", "micro", "standard"]
 _ENDPOINT_FORM = "opc.tcp://HOST:PORT"
 
 
@@ -102,6 +103,12 @@ class OpcUaConfig(ConfigModel):
     """Sessions and message sizes."""
     certificate_warning: Duration = Field(default="30d", validate_default=True)
     """Warn this long before the application certificate expires."""
+    address_space: AddressSpace = "full"
+    """How much of the standard address space (namespace 0) is served: full, asyncua's whole namespace
+    0; standard, all of the Server object and every instance declaration of the types kept; micro, what
+    the Micro Embedded Device 2017 Server Profile needs (the Server object's Mandatory parts, Mandatory
+    instance declarations). The agent's own nodes and the I4AAS types are served in each; micro and
+    standard start faster on less memory."""
 
     @field_validator("endpoint")
     @classmethod

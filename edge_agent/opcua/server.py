@@ -33,7 +33,7 @@ from asyncua import Server, ua
 from asyncua.common.connection import TransportLimits
 from cryptography.hazmat.primitives import serialization
 
-from ..config.opcua import OpcUaConfig, is_loopback
+from ..config.opcua import AddressSpace, OpcUaConfig, is_loopback
 from ..history import HistoryStore
 from ..identity import ApplicationIdentity, PkiLayout, ensure_application_certificate, expiry_warning
 from ..tagstore import TagStore
@@ -49,6 +49,7 @@ from .asyncua_seam import (
 from .history_read import enable_history
 from .i4aas import ShellNodes
 from .method_calls import MethodRightsCheck
+from .ns0_keep import kept_nodes
 from .rights import METHOD_RIGHTS, SERVER_METHOD_RIGHTS, Right
 from .security import (
     AgentPermissionRuleset,
@@ -103,6 +104,7 @@ class OpcUaSettings:
     max_message_size: int
     certificate_warning: float
     """Seconds before the application certificate expires from which each start warns of it."""
+    address_space: AddressSpace = "full"
 
     @classmethod
     def from_config(cls, config: OpcUaConfig) -> OpcUaSettings:
@@ -120,6 +122,7 @@ class OpcUaSettings:
             max_sessions=config.limits.max_sessions,
             max_message_size=int(config.limits.max_message_size),
             certificate_warning=config.certificate_warning,
+            address_space=config.address_space,
         )
 
     @property
@@ -355,6 +358,7 @@ class AgentOpcUaServer:
             ),
             max_sessions=settings.max_sessions,
             max_connections=settings.max_sessions + SPARE_CONNECTIONS,
+            ns0_keep=kept_nodes(settings.address_space),
         )
         server.name = self._server_name
         server.product_uri = PRODUCT_URI

@@ -7,6 +7,7 @@ once which part of the seam package to revisit. The behaviour built on the seams
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,7 @@ SEAMS = {
     "S9": "services.judge_method_calls",
     "S10": "services.serve_history_reads",
     "S11": "subscriptions.find_subscription",
+    "S12": "ns0.ReducibleInternalServer, standard_nodes, asyncua_sources",
 }
 
 
@@ -205,3 +207,31 @@ def test_s11_subscriptions() -> None:
     require(
         "S11", callable(getattr(item.mvalue, "get_current_datavalue", None)), "get_current_datavalue is gone"
     )
+
+
+def test_s12_standard_address_space() -> None:
+    cls = internal_server.InternalServer
+    takes("S12", cls.load_standard_address_space, "shelf_file")
+    is_async("S12", cls.load_standard_address_space)
+    source_says("S12", cls.init, "self.load_standard_address_space(")
+    source_says("S12", cls, "self.node_mgt_service")
+    generated = importlib.import_module(seam.ns0.GENERATED + ".standard_address_space")
+    services = importlib.import_module(seam.ns0.GENERATED + ".standard_address_space_services")
+    require("S12", hasattr(generated, "PostponeReferences"), "PostponeReferences is gone")
+    require(
+        "S12",
+        hasattr(services, "create_standard_address_space_Services"),
+        "create_standard_address_space_Services is gone",
+    )
+    takes("S12", services.create_standard_address_space_Services, "server")
+    source_says("S12", generated.PostponeReferences, "try_add_nodes(nodes, check=False)")
+    for name in ("add_nodes", "add_references"):
+        source_says("S12", generated.PostponeReferences, f"def {name}(")
+    for item in ("RequestedNewNodeId",):
+        require("S12", item in ua.AddNodesItem.__dataclass_fields__, f"AddNodesItem.{item} is gone")
+    for item in ("SourceNodeId", "TargetNodeId"):
+        require("S12", item in ua.AddReferencesItem.__dataclass_fields__, f"AddReferencesItem.{item} is gone")
+    takes("S12", address_space.AddressSpace.__init__)
+    takes("S12", address_space.NodeManagementService.__init__, "aspace")
+    missing = [path.name for path in seam.asyncua_sources() if not path.is_file()]
+    require("S12", missing == [], f"asyncua's sources {missing} are gone")

@@ -17,10 +17,20 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from .sessions import AgentInternalServer, AgentServer
 
 
-def build_server(*, user_manager: Any, max_sessions: int, max_connections: int) -> Server:
-    """An asyncua Server whose sessions follow sessions.py: capped, bound to their connection."""
+def build_server(
+    *,
+    user_manager: Any,
+    max_sessions: int,
+    max_connections: int,
+    ns0_keep: frozenset[ua.NodeId] | None = None,
+) -> Server:
+    """An asyncua Server whose sessions follow sessions.py: capped, bound to their connection.
+
+    ``ns0_keep``: the namespace-0 nodes its ``init`` loads (ns0.py); None: all of them.
+    """
     iserver = AgentInternalServer(user_manager=user_manager, max_sessions=max_sessions)
     iserver.max_connections = max_connections
+    iserver.ns0_keep = ns0_keep
     return AgentServer(iserver=iserver)
 
 

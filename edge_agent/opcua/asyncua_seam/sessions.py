@@ -39,12 +39,12 @@ from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.crypto.security_policies import SecurityPolicyNone
 from asyncua.crypto.uacrypto import der_from_x509, x509_from_der
 from asyncua.server.binary_server_asyncio import BinaryServer, OPCUAProtocol
-from asyncua.server.internal_server import InternalServer
 from asyncua.server.internal_session import InternalSession, SessionState
 from asyncua.server.uaprocessor import UaProcessor
 from asyncua.ua.ua_binary import struct_from_binary, struct_to_binary, uatcp_to_binary
 
 from ..security import AgentPermissionRuleset, AgentUserManager, UserTokenCertificate
+from .ns0 import ReducibleInternalServer
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ _CREATE_SESSION = ua.NodeId(ua.ObjectIds.CreateSessionRequest_Encoding_DefaultBi
 _ACTIVATE_SESSION = ua.NodeId(ua.ObjectIds.ActivateSessionRequest_Encoding_DefaultBinary)
 
 
-class AgentInternalServer(InternalServer):
+class AgentInternalServer(ReducibleInternalServer):
     """asyncua's InternalServer with a per-server cap on activated sessions."""
 
     def __init__(self, *, user_manager: Any, max_sessions: int) -> None:

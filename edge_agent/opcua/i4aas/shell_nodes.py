@@ -46,8 +46,6 @@ log = logging.getLogger(__name__)
 SHELL_NAMESPACE_URI = "urn:edge-agent:aas"
 CONCEPT_DICTIONARY = "ConceptDictionary"
 _HAS_DICTIONARY_ENTRY = ua.NodeId(ua.ObjectIds.HasDictionaryEntry)
-_ANALOG_ITEM_TYPE = 2368
-_BASE_ANALOG_TYPE = 15318
 
 TagLookup = Callable[[str], TagInfo | None]
 
@@ -347,7 +345,7 @@ class _ShellItems:
         if analog:
             reference, type_definition = (
                 ua.ObjectIds.HasComponent,
-                _ANALOG_ITEM_TYPE if tag.range is not None else _BASE_ANALOG_TYPE,
+                ua.ObjectIds.AnalogItemType if tag.range is not None else ua.ObjectIds.BaseAnalogType,
             )
         else:
             reference, type_definition = ua.ObjectIds.HasProperty, ua.ObjectIds.PropertyType
