@@ -103,7 +103,7 @@ class OpcUaConfig(ConfigModel):
     """Sessions and message sizes."""
     certificate_warning: Duration = Field(default="30d", validate_default=True)
     """Warn this long before the application certificate expires."""
-    address_space: AddressSpace = "full"
+    address_space: AddressSpace = "micro"
     """How much of the standard address space (namespace 0) is served: full, asyncua's whole namespace
     0; standard, all of the Server object and every instance declaration of the types kept; micro, what
     the Micro Embedded Device 2017 Server Profile needs (the Server object's Mandatory parts, Mandatory

@@ -104,7 +104,7 @@ class OpcUaSettings:
     max_message_size: int
     certificate_warning: float
     """Seconds before the application certificate expires from which each start warns of it."""
-    address_space: AddressSpace = "full"
+    address_space: AddressSpace = "micro"
 
     @classmethod
     def from_config(cls, config: OpcUaConfig) -> OpcUaSettings:

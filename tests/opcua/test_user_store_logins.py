@@ -80,7 +80,8 @@ async def server(
     tmp_path_factory: pytest.TempPathFactory, store: TagStore, users: UserStore
 ) -> AsyncIterator[AgentOpcUaServer]:
     """A started server with the users file as its user store."""
-    config = opcua_config(tmp_path_factory.mktemp("pki"))
+    # The full standard address space: one test calls a standard method only it has.
+    config = opcua_config(tmp_path_factory.mktemp("pki"), address_space="full")
     async with serving(config, store, user_directory=users) as started:
         yield started
 

@@ -46,6 +46,7 @@ def opcua_config(
     anonymous_read: bool = False,
     max_sessions: int = 10,
     max_message_size: str = "2MB",
+    address_space: str | None = None,
 ) -> OpcUaConfig:
     data: dict[str, Any] = {
         "endpoint": f"opc.tcp://127.0.0.1:{free_port()}",
@@ -54,6 +55,8 @@ def opcua_config(
         "pki": str(pki),
         "limits": {"max_sessions": max_sessions, "max_message_size": max_message_size},
     }
+    if address_space is not None:
+        data["address_space"] = address_space
     if none_policy or anonymous_read:
         data["insecure"] = {"none_policy": none_policy, "anonymous_read": anonymous_read}
     return OpcUaConfig.model_validate(data)
