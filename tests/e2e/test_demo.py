@@ -21,9 +21,8 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from edge_agent.agent_config import load_config
 from edge_agent.demo import DEMO_CONFIG
-from tests.support.agent_process import PUMP, SERVING, AgentProcess
+from tests.support.agent_process import PUMP, SERVING, AgentProcess, demo_process
 from tests.support.mosquitto import MOSQUITTO
-from tests.support.ports import free_port
 
 TAGS_NS = "urn:edge-agent:tags"
 WATCH = re.compile(r"watch it: +\.venv/bin/edge-agent sparkplug watch (mqtt://127\.0\.0\.1:\d+)")
@@ -35,23 +34,7 @@ CAVITATION_REGISTER = 11
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AgentProcess, str, int]]:
     state = tmp_path_factory.mktemp("demo-state")
-    endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
-    agent = AgentProcess(
-        [
-            "demo",
-            "--endpoint",
-            endpoint,
-            "--modbus-port",
-            "0",
-            "--aas-api-port",
-            "0",
-            "--state-dir",
-            str(state),
-            "--seed",
-            "3",
-        ],
-        state / "agent.log",
-    )
+    agent = demo_process(state, "--seed", "3")
     try:
         url = agent.wait_for_line(SERVING).group(1)
         pump_port = int(agent.wait_for_line(PUMP).group(1))
@@ -168,20 +151,7 @@ async def test_bearing_fault_drives_the_anomaly_score_over_its_threshold(
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_a_stop_signal_ends_the_demo_cleanly_within_5_s(tmp_path: Path, stop_signal: signal.Signals) -> None:
-    agent = AgentProcess(
-        [
-            "demo",
-            "--endpoint",
-            f"opc.tcp://127.0.0.1:{free_port()}",
-            "--modbus-port",
-            "0",
-            "--aas-api-port",
-            "0",
-            "--state-dir",
-            str(tmp_path),
-        ],
-        tmp_path / "agent.log",
-    )
+    agent = demo_process(tmp_path)
     try:
         agent.wait_for_line(SERVING)
         started = time.monotonic()
@@ -197,8 +167,7 @@ def test_a_stop_signal_ends_the_demo_cleanly_within_5_s(tmp_path: Path, stop_sig
 
 @pytest.mark.skipif(MOSQUITTO is None, reason="the demo starts no broker without mosquitto")
 def test_a_demo_killed_outright_leaves_no_broker_behind(tmp_path: Path) -> None:
-    ports = ["--endpoint", f"opc.tcp://127.0.0.1:{free_port()}", "--modbus-port", "0", "--aas-api-port", "0"]
-    agent = AgentProcess(["demo", *ports, "--state-dir", str(tmp_path)], tmp_path / "agent.log")
+    agent = demo_process(tmp_path)
     try:
         agent.wait_for_line(WATCH)
         children = psutil.Process(agent.process.pid).children()

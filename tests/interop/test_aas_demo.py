@@ -18,8 +18,7 @@ from asyncua import Client, ua
 from edge_agent.aas.ids import SubmodelIds
 from edge_agent.opcua import NAMESPACE_URI
 from tests.support.aas_judge import PROFILES, check_server
-from tests.support.agent_process import PUMP, SERVING, AgentProcess
-from tests.support.ports import free_port
+from tests.support.agent_process import PUMP, SERVING, AgentProcess, demo_process
 
 AAS_API = re.compile(r"AAS API \(IDTA-01002-3-0\): (http://\S+)/shells")
 DEMO_SHELL = "urn:example:aas:pump-17"
@@ -35,20 +34,7 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     state = tmp_path_factory.mktemp("demo-state")
-    agent = AgentProcess(
-        [
-            "demo",
-            "--endpoint",
-            f"opc.tcp://127.0.0.1:{free_port()}",
-            "--modbus-port",
-            "0",
-            "--aas-api-port",
-            "0",
-            "--state-dir",
-            str(state),
-        ],
-        state / "agent.log",
-    )
+    agent = demo_process(state)
     try:
         opcua = agent.wait_for_line(SERVING, timeout=90).group(1)
         agent.wait_for_line(PUMP)

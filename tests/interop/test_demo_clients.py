@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.agent_process import PUMP, SERVING, AgentProcess
-from tests.support.ports import free_port
+from tests.support.agent_process import PUMP, SERVING, AgentProcess, demo_process
 
 from .node_client import operation_results, run_node_client, tag_node_id
 
@@ -39,21 +38,7 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """`edge-agent demo` with its own config, on a free port (the README's default is 4840)."""
     state = tmp_path_factory.mktemp("demo-state")
-    endpoint = f"opc.tcp://127.0.0.1:{free_port()}"
-    agent = AgentProcess(
-        [
-            "demo",
-            "--endpoint",
-            endpoint,
-            "--modbus-port",
-            "0",
-            "--aas-api-port",
-            "0",
-            "--state-dir",
-            str(state),
-        ],
-        state / "agent.log",
-    )
+    agent = demo_process(state)
     try:
         url = agent.wait_for_line(SERVING, timeout=90).group(1)
         agent.wait_for_line(PUMP)

@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 SERVING = re.compile(r"serving OPC UA at (opc\.tcp://\S+)")
 PUMP = re.compile(r"simulated pump: Modbus TCP 127\.0\.0\.1:(\d+)")
 
@@ -80,3 +82,23 @@ def wait_for_log(process: AgentProcess, pattern: str, *, after: int = 0, timeout
             break
         time.sleep(0.1)
     raise AssertionError(f"log never matched {pattern!r}:\n{process.log()[after:]}")
+
+
+def demo_process(state: Path, *options: str) -> AgentProcess:
+    """`edge-agent demo` as a user starts it, on free ports (OPC UA, the pump, the HTTP API: the README's
+    defaults may be taken), keeping its state and log in ``state``; ``options`` are added."""
+    return AgentProcess(
+        [
+            "demo",
+            "--endpoint",
+            f"opc.tcp://127.0.0.1:{free_port()}",
+            "--modbus-port",
+            "0",
+            "--aas-api-port",
+            "0",
+            "--state-dir",
+            str(state),
+            *options,
+        ],
+        state / "agent.log",
+    )
