@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.support.import_graph import circles, import_graph, module_files
@@ -41,3 +43,14 @@ def test_asyncua_internals_are_used_only_in_the_seam_package() -> None:
         if ASYNCUA_INTERNALS.search(line) and not line.lstrip().startswith("#")
     ]
     assert outside == [], "asyncua internals outside edge_agent/opcua/asyncua_seam: see its docstring"
+
+
+def test_an_agent_without_http_or_mqtt_loads_neither_stack() -> None:
+    # aiohttp (the AAS API) and aiomqtt with protobuf (Sparkplug) cost some 20 MB: only configs that
+    # have those sections pay for them.
+    probe = (
+        "import sys, edge_agent.runtime.agent, edge_agent.cli; "
+        "print(sorted(m for m in ('aiohttp', 'aiomqtt', 'paho', 'google.protobuf') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"

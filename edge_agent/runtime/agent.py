@@ -8,15 +8,13 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aas_core3 import types as aas
 
 from drivers.base import Source
 from drivers.registry import build_source
 from edge_agent.aas import build_environment, model_info
-from edge_agent.aas_api.live_shell import LiveShell
-from edge_agent.aas_api.server import AasApiServer
 from edge_agent.agent_config import AgentConfig
 from edge_agent.config import ConfigError, ConfigProblem, resolve_model_file
 from edge_agent.history import HistoryStore
@@ -24,12 +22,15 @@ from edge_agent.identity import PkiLayout, UserFileError, UserStore
 from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.opcua.server import AgentOpcUaServer
 from edge_agent.quality import Quality
-from edge_agent.sparkplug.node import EdgeNode
 from edge_agent.tags import Reading, TagInfo, now_ns
 from edge_agent.tagstore import TagStore
 
 from .administration import ReloadRequest, RuntimeAdministration
 from .restart import keep_running
+
+if TYPE_CHECKING:
+    from edge_agent.aas_api.server import AasApiServer
+    from edge_agent.sparkplug.node import EdgeNode
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,15 @@ class AgentRuntime:
             history=self.history,
             user_directory=users,
         )
-        # The same users, lockout counts and environment as the OPC UA server: one shell, two faces.
-        self.aas_api = (
-            AasApiServer(
+        # The HTTP face and the Sparkplug node are imported only by a config that has them: aiohttp,
+        # aiomqtt and protobuf cost an agent without them some 20 MB.
+        self.aas_api: AasApiServer | None = None
+        if config.aas_api is not None:
+            from edge_agent.aas_api.live_shell import LiveShell
+            from edge_agent.aas_api.server import AasApiServer
+
+            # The same users, lockout counts and environment as the OPC UA server: one shell, two faces.
+            self.aas_api = AasApiServer(
                 config.aas_api,
                 LiveShell(aas.Environment(), self.store),
                 pki=PkiLayout(config.opcua.pki),
@@ -91,11 +98,11 @@ class AgentRuntime:
                 guard=self.server.login_guard,
                 opcua_endpoint=config.opcua.endpoint,
             )
-            if config.aas_api is not None
-            else None
-        )
-        self.sparkplug = (
-            EdgeNode(
+        self.sparkplug: EdgeNode | None = None
+        if config.sparkplug is not None:
+            from edge_agent.sparkplug.node import EdgeNode
+
+            self.sparkplug = EdgeNode(
                 config.sparkplug,
                 self.store,
                 pki=config.opcua.pki,
@@ -103,9 +110,6 @@ class AgentRuntime:
                 bd_seq_path=config.opcua.pki.parent
                 / f"sparkplug-{config.sparkplug.group_id}-{config.sparkplug.edge_node_id}.bdseq",
             )
-            if config.sparkplug is not None
-            else None
-        )
         self._unlisten_history: Callable[[], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._model_tasks: list[asyncio.Task[None]] = []
