@@ -17,10 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from ..config.aas_api import AasApiRegistry
+from ..identity.certificate_files import CertificateFileError, certificates_in, der
 from ..pacing import Backoff
 from .descriptors import Descriptor
 from .ids import encode_id
@@ -31,7 +30,6 @@ RETRY_FIRST = 1.0
 """Seconds before the first retry; each further one waits twice as long, up to RETRY_CAP."""
 RETRY_CAP = 600.0
 _REASON_LENGTH = 300
-_CERTIFICATE_SUFFIXES = {".der", ".crt", ".cer", ".pem"}
 
 
 class RegistryTlsError(RuntimeError):
@@ -176,27 +174,7 @@ def registry_tls_context(trusted: Path) -> ssl.SSLContext:
 
 def _certificates(path: Path) -> list[bytes]:
     """The DER of each certificate in the file ``path``, or in the certificate files of the directory."""
-    if path.is_dir():
-        files = [
-            e for e in sorted(path.iterdir()) if e.suffix.lower() in _CERTIFICATE_SUFFIXES and e.is_file()
-        ]
-    elif path.is_file():
-        files = [path]
-    else:
-        raise RegistryTlsError(f"{path}: no such file or directory")
-    found: list[bytes] = []
-    for file in files:
-        try:
-            data = file.read_bytes()
-            certificates = (
-                x509.load_pem_x509_certificates(data)
-                if b"-----BEGIN" in data
-                else [x509.load_der_x509_certificate(data)]
-            )
-        except (OSError, ValueError) as exc:
-            if file is path:
-                raise RegistryTlsError(f"{file}: not a certificate ({exc})") from None
-            log.warning("skipped %s of the registry's trust anchors: %s", file, exc)
-            continue
-        found += [certificate.public_bytes(serialization.Encoding.DER) for certificate in certificates]
-    return found
+    try:
+        return [der(certificate) for certificate in certificates_in([path], "the registry's CA certificates")]
+    except CertificateFileError as exc:
+        raise RegistryTlsError(str(exc)) from None

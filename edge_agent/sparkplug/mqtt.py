@@ -18,7 +18,6 @@ import logging
 import re
 import socket
 import ssl
-import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,17 +26,16 @@ from typing import TypeVar
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ..config.sparkplug import BrokerAddress, SparkplugConfig, TlsFiles
+from ..identity.certificate_files import CertificateFileError, certificates_in, der, load_chain
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 DEFAULT_TIMEOUT_S = 10.0
 # OpenSSL's verify codes for a certificate that names neither the host name nor the address connected to.
 _HOST_MISMATCH = {62, 64}
@@ -399,34 +397,29 @@ def client_tls_context(files: TlsFiles) -> ssl.SSLContext:
     if not anchors:
         where = ", ".join(str(path) for path in files.trusted)
         raise TlsSetupError(f"no trusted CA certificate in {where}: no broker certificate could be checked")
-    context.load_verify_locations(cadata=b"".join(_der(certificate) for certificate in anchors))
+    context.load_verify_locations(cadata=b"".join(der(certificate) for certificate in anchors))
     _load_own_certificate(context, files)
     return context
 
 
 def _load_own_certificate(context: ssl.SSLContext, files: TlsFiles) -> None:
-    chain = _read_certificates(files.certificate, "client certificate")
+    chain = _certificates_in([files.certificate], "client certificate")
     chain += _issuers_of(chain[-1], _certificates_in(files.issuers, "issuer certificates", required=False))
-    pem = b"".join(certificate.public_bytes(serialization.Encoding.PEM) for certificate in chain)
     if not files.private_key.is_file():
         raise TlsSetupError(f"private key {files.private_key}: no such file")
-    # OpenSSL reads a certificate chain from a PEM file only; the PKI store keeps its certificate as DER.
-    with tempfile.NamedTemporaryFile(suffix=".pem") as pem_file:
-        pem_file.write(pem)
-        pem_file.flush()
-        try:
-            context.load_cert_chain(pem_file.name, str(files.private_key))
-        except ssl.SSLError as exc:
-            if exc.reason == "KEY_VALUES_MISMATCH":
-                raise TlsSetupError(
-                    f"private key {files.private_key} is not the key of {files.certificate}"
-                ) from None
+    try:
+        load_chain(context, chain, files.private_key)
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
             raise TlsSetupError(
-                f"private key {files.private_key} cannot be used: {_ssl_text(exc)} (an unencrypted PEM key "
-                "is needed)"
+                f"private key {files.private_key} is not the key of {files.certificate}"
             ) from None
-        except OSError as exc:
-            raise TlsSetupError(f"private key {files.private_key}: {exc.strerror}") from None
+        raise TlsSetupError(
+            f"private key {files.private_key} cannot be used: {_ssl_text(exc)} (an unencrypted PEM key "
+            "is needed)"
+        ) from None
+    except OSError as exc:
+        raise TlsSetupError(f"private key {files.private_key}: {exc.strerror}") from None
 
 
 def _issuers_of(
@@ -445,37 +438,7 @@ def _issuers_of(
 
 
 def _certificates_in(paths: Iterable[Path], what: str, *, required: bool = True) -> list[x509.Certificate]:
-    """The certificates in ``paths``: files, or directories whose certificate files are read (unreadable
-    ones are skipped with a warning, as the OPC UA trust list does)."""
-    found: list[x509.Certificate] = []
-    for path in paths:
-        if path.is_dir():
-            for entry in sorted(path.iterdir()):
-                if entry.suffix.lower() not in CERTIFICATE_SUFFIXES or not entry.is_file():
-                    continue
-                try:
-                    found += _read_certificates(entry, what)
-                except TlsSetupError as exc:
-                    log.warning("skipped: %s", exc)
-        elif path.exists() or required:
-            found += _read_certificates(path, what)
-    return found
-
-
-def _read_certificates(path: Path, what: str) -> list[x509.Certificate]:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TlsSetupError(f"{what} {path}: {exc.strerror}") from None
-    try:
-        if b"-----BEGIN" in data:
-            certificates = x509.load_pem_x509_certificates(data)
-        else:
-            certificates = [x509.load_der_x509_certificate(data)]
-    except ValueError:
-        raise TlsSetupError(f"{what} {path}: not a PEM or DER certificate") from None
-    return certificates
-
-
-def _der(certificate: x509.Certificate) -> bytes:
-    return certificate.public_bytes(serialization.Encoding.DER)
+        return certificates_in(paths, what, required=required)
+    except CertificateFileError as exc:
+        raise TlsSetupError(str(exc)) from None
