@@ -50,6 +50,11 @@ class LiveShell:
     def version(self) -> int:
         return self._version
 
+    @property
+    def store(self) -> TagStore:
+        """The tag store the live values come from and the writes go to."""
+        return self._store
+
     def environment(self) -> aas.Environment:
         return self._environment
 
