@@ -1,4 +1,8 @@
-"""AddNodes items for the agent's address space (asyncua_seam.add_nodes_in_bulk adds them)."""
+"""AddNodes items for the agent's address space, and the NodeShapes made from them.
+
+A node is added from its item (asyncua_seam.add_node) or, where thousands are alike, from a NodeShape
+made once from one item (NodeShapes).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from asyncua import ua
+
+from .asyncua_seam import DirectNodes, NodeShape
 
 ReferenceType: TypeAlias = int | ua.NodeId
 
@@ -113,33 +119,34 @@ def engineering_units(unit: str) -> ua.EUInformation:
     )
 
 
-def analog_property_items(
-    nodeid_of: Callable[[str], ua.NodeId],
-    variable: ua.NodeId,
-    unit: str | None,
-    eu_range: tuple[float, float] | None,
-) -> list[ua.AddNodesItem]:
-    """EngineeringUnits and EURange (OPC UA Part 8) of ``variable``, for whichever of the two is given.
+AnalogProperty: TypeAlias = tuple[ua.QualifiedName, ua.Variant, int]
+"""An analog property's BrowseName, value and DataType."""
 
-    ``nodeid_of`` names each property's NodeId by its name. Part 8 defines these properties in namespace 0;
-    clients look them up by that name.
+
+def analog_properties(unit: str | None, eu_range: tuple[float, float] | None) -> list[AnalogProperty]:
+    """EngineeringUnits and EURange (OPC UA Part 8) for whichever of the two is given.
+
+    Part 8 defines these properties in namespace 0; clients look them up by that name.
     """
     found = []
     if unit:
         found.append(
-            (ua.QualifiedName("EngineeringUnits", 0), engineering_units(unit), ua.ObjectIds.EUInformation)
+            (
+                ua.QualifiedName("EngineeringUnits", 0),
+                ua.Variant(engineering_units(unit), ua.VariantType.ExtensionObject),
+                ua.ObjectIds.EUInformation,
+            )
         )
     if eu_range is not None:
         low, high = eu_range
         found.append(
-            (ua.QualifiedName("EURange", 0), ua.Range(Low=float(low), High=float(high)), ua.ObjectIds.Range)
+            (
+                ua.QualifiedName("EURange", 0),
+                ua.Variant(ua.Range(Low=float(low), High=float(high)), ua.VariantType.ExtensionObject),
+                ua.ObjectIds.Range,
+            )
         )
-    return [
-        variable_item(
-            nodeid_of(name.Name), name, variable, ua.Variant(value, ua.VariantType.ExtensionObject), data_type
-        )
-        for name, value, data_type in found
-    ]
+    return found
 
 
 def method_item(
@@ -159,3 +166,60 @@ def method_item(
         type_definition=ua.NodeId(),
         attrs=attrs,
     )
+
+
+class NodeShapes:
+    """The shapes of the agent's kinds of node, each made once from an item standing for all of its nodes."""
+
+    def __init__(self, nodes: DirectNodes) -> None:
+        self.nodes = nodes
+        self._made: dict[tuple[object, ...], NodeShape] = {}
+
+    def object(
+        self, type_definition: int | ua.NodeId, *, reference_type: ReferenceType = ua.ObjectIds.HasComponent
+    ) -> NodeShape:
+        key = ("object", type_definition, reference_type)
+        found = self._made.get(key)
+        if found is None:
+            prototype = object_item(
+                ua.NodeId(), ua.QualifiedName(), ua.NodeId(), type_definition, reference_type=reference_type
+            )
+            found = self._made[key] = self.nodes.shape(prototype)
+        return found
+
+    def variable(
+        self,
+        data_type: int | ua.NodeId,
+        *,
+        value_rank: int = ua.ValueRank.Scalar,
+        reference_type: ReferenceType = ua.ObjectIds.HasProperty,
+        type_definition: int | ua.NodeId = ua.ObjectIds.PropertyType,
+        writable: bool = False,
+    ) -> NodeShape:
+        key = ("variable", data_type, value_rank, reference_type, type_definition, writable)
+        found = self._made.get(key)
+        if found is None:
+            prototype = variable_item(
+                ua.NodeId(),
+                ua.QualifiedName(),
+                ua.NodeId(),
+                ua.Variant(),
+                data_type,
+                value_rank=value_rank,
+                reference_type=reference_type,
+                type_definition=type_definition,
+                writable=writable,
+            )
+            found = self._made[key] = self.nodes.shape(prototype)
+        return found
+
+    def add_analog_properties(
+        self,
+        nodeid_of: Callable[[str], ua.NodeId],
+        variable: ua.NodeId,
+        unit: str | None,
+        eu_range: tuple[float, float] | None,
+    ) -> None:
+        """Add the analog properties (analog_properties) of ``variable``; ``nodeid_of`` names their ids."""
+        for name, value, data_type in analog_properties(unit, eu_range):
+            self.nodes.add_shaped(nodeid_of(name.Name), self.variable(data_type), variable, name, value=value)

@@ -25,7 +25,7 @@ from .asyncua_seam import (
     AttributeSharer,
     ValueAttribute,
     add_node,
-    add_nodes_in_bulk,
+    direct_nodes,
     notify_watchers,
     route_value_writes,
     set_value,
@@ -33,7 +33,7 @@ from .asyncua_seam import (
     use_value_attribute,
     value_attribute,
 )
-from .node_items import analog_property_items, object_item, variable_item
+from .node_items import NodeShapes, object_item
 from .tag_values import TagValueError, data_type_id, to_datavalue, to_variant
 from .tag_writes import TagWriter
 
@@ -80,20 +80,32 @@ class TagNodes:
         )
         tags_folder = await add_node(self._server, _folder_item(idx, TAGS_FOLDER, root))
         source_folders: dict[str, ua.NodeId] = {}
-        variables: list[ua.AddNodesItem] = []
-        properties: list[ua.AddNodesItem] = []
+        shapes = NodeShapes(direct_nodes(self._server, sharer))
         for info in self._store.tags:
             if info.source not in source_folders:
                 source_folders[info.source] = await add_node(
                     self._server, _folder_item(idx, info.source, tags_folder)
                 )
             nodeid = ua.NodeId(info.name, idx)
-            variables.append(_variable_item(idx, nodeid, source_folders[info.source], info))
-            properties.extend(_property_items(idx, nodeid, info))
+            shapes.nodes.add_shaped(
+                nodeid,
+                shapes.variable(
+                    data_type_id(info),
+                    reference_type=ua.ObjectIds.Organizes,
+                    type_definition=ua.ObjectIds.BaseDataVariableType,
+                    writable=info.writable,
+                ),
+                source_folders[info.source],
+                ua.QualifiedName(info.name, idx),
+                description=info.description or None,
+                value=ua.Variant(None, ua.VariantType.Null),
+                own_value=True,
+            )
+            eu_range = info.range if info.data_type in ("float", "int") else None
+            # EngineeringUnits and EURange (OPC UA Part 8) for tags that declare a unit or a range.
+            shapes.add_analog_properties(lambda _: ua.NodeId(0, idx), nodeid, info.unit, eu_range)
         if sharer is not None:
-            sharer.keep_values_of.update(item.RequestedNewNodeId for item in variables)
             share_attributes(self._server, sharer, list(source_folders.values()))
-        add_nodes_in_bulk(self._server, variables + properties, sharer)
         for info in self._store.tags:
             self._nodes[info.name] = (info, value_attribute(self._server, ua.NodeId(info.name, idx)))
             self._apply(info, self._store.current(info.name))
@@ -172,23 +184,3 @@ def _folder_item(
     return object_item(
         ua.NodeId(0, idx), browse_name, parent, type_definition, reference_type=ua.ObjectIds.Organizes
     )
-
-
-def _variable_item(idx: int, nodeid: ua.NodeId, parent: ua.NodeId, info: TagInfo) -> ua.AddNodesItem:
-    return variable_item(
-        nodeid,
-        ua.QualifiedName(info.name, idx),
-        parent,
-        ua.Variant(None, ua.VariantType.Null),
-        data_type_id(info),
-        reference_type=ua.ObjectIds.Organizes,
-        type_definition=ua.ObjectIds.BaseDataVariableType,
-        writable=info.writable,
-        description=info.description or None,
-    )
-
-
-def _property_items(idx: int, tag: ua.NodeId, info: TagInfo) -> list[ua.AddNodesItem]:
-    """EngineeringUnits and EURange (OPC UA Part 8) for tags that declare a unit or a range."""
-    eu_range = info.range if info.data_type in ("float", "int") else None
-    return analog_property_items(lambda _: ua.NodeId(0, idx), tag, info.unit, eu_range)

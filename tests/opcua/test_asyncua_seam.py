@@ -28,7 +28,7 @@ SEAMS = {
     "S1": "sessions.AgentInternalServer",
     "S2": "sessions.AgentSession, AgentUaProcessor, AgentProtocol, AgentServer",
     "S3": "server.build_server, use_identity, set_unsecured_channel_ruleset",
-    "S4": "nodes.add_nodes_in_bulk, add_references, add_node",
+    "S4": "nodes.direct_nodes, add_node",
     "S5": "compact.AttributeSharer",
     "S6": "nodes.value_attribute, set_value, notify_watchers",
     "S7": "nodes.compute_on_read, replace_attribute, stored_value",
@@ -139,9 +139,14 @@ async def test_s3_server_construction(initialised: Server) -> None:
 async def test_s4_node_management(initialised: Server) -> None:
     iserver = initialised.iserver
     service = iserver.node_mgt_service
-    takes("S4", type(service).try_add_nodes, "addnodeitems", "user", "check")
-    takes("S4", type(service).add_references, "refs")
     takes("S4", type(iserver.isession).add_nodes, "params")
+    # DirectNodes stores what _add_node would: the attributes listed there, NodeData built so.
+    takes("S4", address_space.NodeData.__init__, "nodeid")
+    takes("S4", address_space.AttributeValue.__init__, "value")
+    takes("S4", address_space.AddressSpace.generate_nodeid, "idx")
+    for name in ("AccessLevel", "DataTypeDefinition", "UserWriteMask", "Value", "EventNotifier"):
+        source_says("S4", type(service)._add_nodeattributes, f'"{name}"')
+    source_says("S4", type(service)._add_node, "self._aspace[nodedata.nodeid] = nodedata")
 
 
 @in_module_loop

@@ -17,11 +17,17 @@ from typing import Any
 from asyncua import ua
 from asyncua.server.address_space import AddressSpace, AttributeValue
 
-_NEVER_SHARED = {ua.AttributeIds.NodeId}
+_NEVER_SHARED = {ua.AttributeIds.NodeId, ua.AttributeIds.Value}
+
+
+_PLAIN = frozenset({int, float, str, bool, bytes, type(None), ua.NodeId})
+"""Types whose values are their own keys (hashable, equal by value)."""
 
 
 def _value_key(value: Any) -> Any:
     """A hashable stand-in for an attribute's value: equal values, equal keys; None if there is none."""
+    if type(value) in _PLAIN:
+        return (type(value), value)
     if isinstance(value, ua.QualifiedName):
         return ("QualifiedName", value.NamespaceIndex, value.Name)
     if isinstance(value, ua.LocalizedText):
@@ -65,24 +71,46 @@ def _key(attribute: ua.AttributeIds, attribute_value: AttributeValue) -> tuple[A
 class AttributeSharer:
     """Makes equal attributes of the nodes it is shown one object, across every call.
 
-    The Value attribute of the nodes in ``keep_values_of`` (the live values) stays their own; add to it
-    before those nodes are shown. Call ``share`` every few thousand nodes while building: memory freed
+    ``share`` leaves Value attributes alone (they may change); ``attribute`` shares a Value only when
+    asked. Call ``share`` every few thousand nodes while building: memory freed
     early is reused by the nodes that follow, while freed at the end it would stay with the process.
     """
 
     def __init__(self) -> None:
-        self.keep_values_of: set[ua.NodeId] = set()
         self.shared = 0
         self._canonical: dict[tuple[Any, ...], AttributeValue] = {}
+        self._given: dict[tuple[Any, ...], AttributeValue] = {}
         self._names: dict[Any, Any] = {}
+
+    def attribute(
+        self, attribute: ua.AttributeIds, value: Any, variant_type: ua.VariantType | None, is_array: bool
+    ) -> AttributeValue:
+        """The one attribute object holding ``value`` (as AddNodes would store it), made if none yet.
+
+        Looked up by the value given, so a value seen before costs no new objects.
+        """
+        if isinstance(value, ua.Variant):
+            inner = _value_key(value.Value)
+            given = None if inner is None else (value.VariantType, inner)
+        else:
+            given = _value_key(value)
+        if given is None:
+            return AttributeValue(ua.DataValue(ua.Variant(value, variant_type, is_array=is_array)))
+        lookup = (attribute, variant_type, is_array, given)
+        found = self._given.get(lookup)
+        if found is None:
+            made = AttributeValue(ua.DataValue(ua.Variant(value, variant_type, is_array=is_array)))
+            key = _key(attribute, made)
+            found = made if key is None else self._canonical.setdefault(key, made)
+            self._given[lookup] = found
+        return found
 
     def share(self, aspace: AddressSpace, nodes: Iterable[ua.NodeId]) -> None:
         canonical = self._canonical
         for nodeid in nodes:
             attributes = aspace[nodeid].attributes
-            keep_value = nodeid in self.keep_values_of
             for attribute, attribute_value in list(attributes.items()):
-                if attribute in _NEVER_SHARED or (attribute == ua.AttributeIds.Value and keep_value):
+                if attribute in _NEVER_SHARED:
                     continue
                 key = _key(attribute, attribute_value)
                 if key is None:

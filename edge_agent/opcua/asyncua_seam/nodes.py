@@ -15,13 +15,11 @@ from asyncua import Server, ua
 from asyncua.server.address_space import AttributeValue
 
 from .compact import AttributeSharer
+from .direct import DirectNodes
 
 # A value attribute as asyncua stores it; outside this package only passed around, never looked into.
 ValueAttribute: TypeAlias = AttributeValue
 Reader = Callable[[ua.NodeId], ua.DataValue]
-
-CHUNK = 2000
-"""Nodes added between two rounds of attribute sharing."""
 
 
 async def add_node(server: Server, item: ua.AddNodesItem) -> ua.NodeId:
@@ -32,68 +30,9 @@ async def add_node(server: Server, item: ua.AddNodesItem) -> ua.NodeId:
     return nodeid
 
 
-def add_nodes_in_bulk(
-    server: Server, items: Sequence[ua.AddNodesItem], sharer: AttributeSharer | None = None
-) -> None:
-    """Add ``items`` (each parent before its children) with their references, in time linear in their number.
-
-    asyncua's AddNodes compares each new node with every reference its parent already has: a folder of
-    10,000 tags would take about a minute to fill. The agent's node ids and browse names are unique by
-    construction (tag names are, idShorts within a parent are), so each node is added without a parent and
-    the references that tie it to its parent are made here, the parent's own without that comparison.
-    """
-    service = server.iserver.node_mgt_service
-    aspace = server.iserver.aspace
-    parents = [item.ParentNodeId for item in items]
-    for item in items:
-        item.ParentNodeId = ua.NodeId()
-    for start in range(0, len(items), CHUNK):
-        chunk = list(items[start : start + CHUNK])
-        # check=False is what lets a node in without a parent (asyncua loads its own address space so).
-        refused = list(service.try_add_nodes(chunk, check=False))
-        if refused:
-            raise RuntimeError(f"cannot add OPC UA node {refused[0].RequestedNewNodeId}")
-        if sharer is not None:
-            sharer.share(aspace, [item.RequestedNewNodeId for item in chunk])
-    inverse = []
-    for item, parent in zip(items, parents, strict=True):
-        item.ParentNodeId = parent
-        forward = ua.ReferenceDescription(
-            ReferenceTypeId=item.ReferenceTypeId,
-            IsForward=True,
-            NodeId=item.RequestedNewNodeId,
-            BrowseName=item.BrowseName,
-            DisplayName=item.NodeAttributes.DisplayName,
-            NodeClass=item.NodeClass,
-            TypeDefinition=item.TypeDefinition,
-        )
-        if sharer is not None:
-            sharer.share_reference(forward)
-        aspace[parent].references.append(forward)
-        inverse.append(
-            ua.AddReferencesItem(
-                SourceNodeId=item.RequestedNewNodeId,
-                ReferenceTypeId=item.ReferenceTypeId,
-                IsForward=False,
-                TargetNodeId=parent,
-                TargetNodeClass=aspace[parent].attributes[ua.AttributeIds.NodeClass].value.Value.Value,
-            )
-        )
-    for reference, status in zip(inverse, service.add_references(inverse), strict=True):
-        if not status.is_good():
-            raise RuntimeError(f"cannot reference OPC UA node {reference.SourceNodeId}: {status.name}")
-
-
-def add_references(server: Server, references: Sequence[ua.AddReferencesItem]) -> None:
-    """Add non-hierarchical references (and their inverses), raising on the first refused."""
-    if not references:
-        return
-    service = server.iserver.node_mgt_service
-    for reference, status in zip(references, service.add_references(list(references)), strict=True):
-        if not status.is_good():
-            raise RuntimeError(
-                f"cannot reference {reference.TargetNodeId} from {reference.SourceNodeId}: {status.name}"
-            )
+def direct_nodes(server: Server, sharer: AttributeSharer | None = None) -> DirectNodes:
+    """A maker of nodes straight into ``server``'s address space (see direct.py)."""
+    return DirectNodes(server.iserver.aspace, sharer if sharer is not None else AttributeSharer())
 
 
 def share_attributes(server: Server, sharer: AttributeSharer, nodes: Sequence[ua.NodeId]) -> None:

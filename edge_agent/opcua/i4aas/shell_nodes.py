@@ -27,8 +27,8 @@ from asyncua import Server, ua
 
 from ...aas.live import live_tag_name
 from ...tags import TagInfo
-from ..asyncua_seam import AttributeSharer, add_nodes_in_bulk, add_references
-from ..node_items import analog_property_items, object_item, variable_item
+from ..asyncua_seam import AttributeSharer, NodeShape, direct_nodes
+from ..node_items import NodeShapes
 from ..tag_values import data_type_id, variant_type
 from .mapping import (
     AssetKind,
@@ -67,14 +67,9 @@ class ShellNodes:
         index = await self._server.register_namespace(SHELL_NAMESPACE_URI)
         self.namespace_index = index
         submodels = {submodel.id: submodel for submodel in self._environment.submodels or ()}
-        items = _ShellItems(types, index, self._tags)
+        items = _ShellItems(NodeShapes(direct_nodes(self._server, sharer)), types, index, self._tags)
         for shell in self._environment.asset_administration_shells or ():
             self.shells.append(items.shell(shell, submodels))
-        if sharer is not None:
-            sharer.keep_values_of.update(items.live)
-            sharer.keep_values_of.update(items.constants)
-        add_nodes_in_bulk(self._server, items.items, sharer)
-        add_references(self._server, items.references)
         self.live = items.live
         self._constants = items.constants
 
@@ -98,14 +93,19 @@ class ShellNodes:
 
 
 class _ShellItems:
-    """The AddNodes items and references of one environment, made in one walk."""
+    """The nodes and references of one environment, added in one walk (each parent before its children).
 
-    def __init__(self, types: I4aasNamespace, index: int, tags: TagLookup) -> None:
+    Nodes alike (every element's Category, every ModelingKind ...) are made from one NodeShape each: the
+    AddNodes item of a shape is made once, not once per node.
+    """
+
+    def __init__(self, shapes: NodeShapes, types: I4aasNamespace, index: int, tags: TagLookup) -> None:
+        self.shapes = shapes
+        self.nodes = shapes.nodes
         self.types = types
         self.index = index
         self.tags = tags
-        self.items: list[ua.AddNodesItem] = []
-        self.references: list[ua.AddReferencesItem] = []
+        self._object_shapes: dict[tuple[TypeId | int, int], NodeShape] = {}
         self.live: dict[ua.NodeId, TagInfo] = {}
         self._concepts: dict[str, ua.NodeId] = {}
         self.constants: set[ua.NodeId] = set()
@@ -128,13 +128,13 @@ class _ShellItems:
         description: str | None = None,
         reference_type: int = ua.ObjectIds.HasComponent,
     ) -> ua.NodeId:
-        type_node = self.types.type_id(type_id) if isinstance(type_id, TypeId) else ua.NodeId(type_id)
+        key = (type_id, reference_type)
+        shape = self._object_shapes.get(key)
+        if shape is None:
+            type_node = self.types.type_id(type_id) if isinstance(type_id, TypeId) else ua.NodeId(type_id)
+            shape = self._object_shapes[key] = self.shapes.object(type_node, reference_type=reference_type)
         nodeid = self._id(path)
-        self.items.append(
-            object_item(
-                nodeid, name, parent, type_node, reference_type=reference_type, description=description
-            )
-        )
+        self.nodes.add_shaped(nodeid, shape, parent, name, description=description)
         return nodeid
 
     def _property(
@@ -146,11 +146,18 @@ class _ShellItems:
         data_type: int | ua.NodeId,
         *,
         array: bool = False,
+        changing: bool = False,
     ) -> ua.NodeId:
+        """A property; a ``changing`` one keeps a Value object of its own (a refresh writes it)."""
         nodeid = self._id(path)
         rank = ua.ValueRank.OneDimension if array else ua.ValueRank.Scalar
-        self.items.append(
-            variable_item(nodeid, self.types.name(name), parent, value, data_type, value_rank=rank)
+        self.nodes.add_shaped(
+            nodeid,
+            self.shapes.variable(data_type, value_rank=rank),
+            parent,
+            self.types.name(name),
+            value=value,
+            own_value=changing,
         )
         return nodeid
 
@@ -195,8 +202,7 @@ class _ShellItems:
             if reference is None or not reference.keys:
                 continue
             concept = self._concept(reference.keys[-1].value)
-            self.references.append(_reference(node, concept, forward=True))
-            self.references.append(_reference(concept, node, forward=False))
+            self.nodes.reference(node, _HAS_DICTIONARY_ENTRY, concept)
 
     def _concept(self, identifier: str) -> ua.NodeId:
         found = self._concepts.get(identifier)
@@ -306,7 +312,9 @@ class _ShellItems:
                 self._enum(f"{path}#ValueType", "ValueType", node, aas_type, DataTypeId.VALUE_TYPE)
                 variant = to_variant(element.value, element.value_type)
                 self.constants.add(
-                    self._property(f"{path}#Value", "Value", node, variant, _data_type(variant))
+                    self._property(
+                        f"{path}#Value", "Value", node, variant, _data_type(variant), changing=True
+                    )
                 )
             case aas.MultiLanguageProperty():
                 texts = [ua.LocalizedText(text.text, text.language) for text in element.value or ()]
@@ -351,25 +359,25 @@ class _ShellItems:
             reference, type_definition = ua.ObjectIds.HasProperty, ua.ObjectIds.PropertyType
         value_path = f"{path}#Value"
         value_node = self._id(value_path)
-        self.items.append(
-            variable_item(
-                value_node,
-                self.types.name("Value"),
-                node,
-                ua.Variant(None, ua.VariantType.Null),
-                data_type_id(tag),
-                reference_type=reference,
-                type_definition=type_definition,
-                writable=tag.writable,
-                description=tag.description or None,
-            )
+        shape = self.shapes.variable(
+            data_type_id(tag),
+            reference_type=reference,
+            type_definition=type_definition,
+            writable=tag.writable,
+        )
+        self.nodes.add_shaped(
+            value_node,
+            shape,
+            node,
+            self.types.name("Value"),
+            description=tag.description or None,
+            value=ua.Variant(None, ua.VariantType.Null),
+            own_value=True,
         )
         self.live[value_node] = tag
         if analog:
-            self.items.extend(
-                analog_property_items(
-                    lambda name: self._id(f"{value_path}#{name}"), value_node, tag.unit, tag.range
-                )
+            self.shapes.add_analog_properties(
+                lambda name: self._id(f"{value_path}#{name}"), value_node, tag.unit, tag.range
             )
 
     def _qualifiers(self, path: str, node: ua.NodeId, qualifiers: Iterable[aas.Qualifier] | None) -> None:
@@ -457,13 +465,3 @@ def _text(texts: Iterable[aas.LangStringTextType] | None) -> str | None:
     for text in texts or ():
         return text.text
     return None
-
-
-def _reference(source: ua.NodeId, target: ua.NodeId, *, forward: bool) -> ua.AddReferencesItem:
-    return ua.AddReferencesItem(
-        SourceNodeId=source,
-        ReferenceTypeId=_HAS_DICTIONARY_ENTRY,
-        IsForward=forward,
-        TargetNodeId=target,
-        TargetNodeClass=ua.NodeClass.Object,
-    )
