@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 from asyncua import Server, ua
 
-from edge_agent.opcua.asyncua_seam import AttributeSharer, add_node, direct_nodes
+from edge_agent.opcua.asyncua_seam import AttributeSharer, add_node, direct_nodes, replace_attribute
 from edge_agent.opcua.node_items import NodeShapes, analog_properties, object_item, variable_item
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -152,10 +152,14 @@ async def built() -> AsyncIterator[tuple[Server, Server, Plan]]:
 
 
 def attributes(server: Server, nodeid: ua.NodeId) -> dict[ua.AttributeIds, tuple[Any, Any]]:
+    """Every attribute of ``nodeid`` as a Read answers it (value and status)."""
+    aspace = server.iserver.aspace
     # AddNodes through a session stamps the Value with the time of adding; the values are what counts.
+    answers = {attribute: aspace.read_attribute_value(nodeid, attribute) for attribute in ua.AttributeIds}
     return {
-        attribute: (stored.value.Value, stored.value.StatusCode)
-        for attribute, stored in server.iserver.aspace[nodeid].attributes.items()
+        attribute: (answer.Value, answer.StatusCode)
+        for attribute, answer in answers.items()
+        if answer.StatusCode is None or answer.StatusCode.value != ua.StatusCodes.BadAttributeIdInvalid
     }
 
 
@@ -181,7 +185,9 @@ async def test_equal_attributes_are_one_object_and_changing_values_are_not(
     counts = [aspace[made.node(f"Count{position}")].attributes for position in range(3)]
     for attribute in (ua.AttributeIds.AccessLevel, ua.AttributeIds.DataType, ua.AttributeIds.Value):
         assert counts[0][attribute] is counts[1][attribute] is counts[2][attribute]
-    assert counts[0][ua.AttributeIds.NodeId] is not counts[1][ua.AttributeIds.NodeId]
+    for position in range(3):
+        nodeid = made.node(f"Count{position}")
+        assert aspace.read_attribute_value(nodeid, ua.AttributeIds.NodeId).Value == ua.Variant(nodeid)
     (speed,) = made.own_values
     value = aspace[speed].attributes[ua.AttributeIds.Value]
     others = [aspace[item.RequestedNewNodeId].attributes.get(ua.AttributeIds.Value) for item in made.items]
@@ -198,3 +204,21 @@ async def test_a_node_id_taken_or_a_missing_parent_is_refused(built: tuple[Serve
         shapes.nodes.add_shaped(
             made.node("New"), shape, made.node("Nowhere"), ua.QualifiedName("New", made.idx)
         )
+
+
+async def test_replacing_a_shared_attribute_changes_that_node_alone(
+    built: tuple[Server, Server, Plan],
+) -> None:
+    _, direct, made = built
+    first, second = made.node("Count1"), made.node("Count2")
+    replace_attribute(
+        direct, first, ua.AttributeIds.AccessLevel, ua.DataValue(ua.Variant(0, ua.VariantType.Byte))
+    )
+    aspace = direct.iserver.aspace
+    assert aspace.read_attribute_value(first, ua.AttributeIds.AccessLevel).Value.Value == 0
+    assert (
+        aspace.read_attribute_value(second, ua.AttributeIds.AccessLevel).Value.Value
+        == ua.AccessLevel.CurrentRead.mask
+    )
+    assert ua.AttributeIds.AccessLevel in aspace[first].attributes
+    assert dict(aspace[first].attributes.items()).keys() == dict(aspace[second].attributes.items()).keys()
