@@ -54,3 +54,15 @@ def test_an_agent_without_http_or_mqtt_loads_neither_stack() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
+
+
+def test_a_serving_agent_loads_no_xml_or_aasx_writer() -> None:
+    # aas-core's XML serializer and pyecma376_2 with lxml cost some 6 MB: only an export, or an HTTP
+    # request for XML or AASX, pays for them; difflib only explains a mistaken config.
+    probe = (
+        "import sys, edge_agent.runtime.agent, edge_agent.aas_api.server, edge_agent.cli; "
+        "lazy = ('aas_core3.xmlization', 'pyecma376_2', 'lxml', 'difflib'); "
+        "print(sorted(m for m in lazy if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"

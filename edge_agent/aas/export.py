@@ -11,8 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-import pyecma376_2 as opc
-from aas_core3 import jsonization, xmlization
+from aas_core3 import jsonization
 from aas_core3 import types as aas
 
 AASX_CREATOR = "edge-agent"
@@ -29,11 +28,10 @@ def to_json(environment: aas.Environment, *, indent: int | None = 2) -> str:
 
 def to_xml(environment: aas.Environment) -> bytes:
     """The environment as AAS V3.0 XML, UTF-8 with an XML declaration."""
+    # Imported here: the XML serializer (~1.5 MB of code) is loaded only when someone asks for XML or AASX.
+    from aas_core3 import xmlization
+
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + xmlization.to_str(environment).encode()
-
-
-def _internal(relationship_id: str, type_: str, target: str) -> opc.OPCRelationship:
-    return opc.OPCRelationship(relationship_id, type_, target, opc.OPCTargetMode.INTERNAL)
 
 
 def write_aasx(environment: aas.Environment, target: BinaryIO, *, created: datetime | None = None) -> None:
@@ -41,6 +39,12 @@ def write_aasx(environment: aas.Environment, target: BinaryIO, *, created: datet
 
     ``target`` need not be seekable: the package is built in memory first.
     """
+    # Imported here: pyecma376_2 brings lxml (~1.5 MB); a serving agent writes no package until asked.
+    import pyecma376_2 as opc
+
+    def internal(relationship_id: str, type_: str, target: str) -> opc.OPCRelationship:
+        return opc.OPCRelationship(relationship_id, type_, target, opc.OPCTargetMode.INTERNAL)
+
     properties = opc.OPCCoreProperties()
     properties.created = created or datetime.now(UTC)
     properties.creator = AASX_CREATOR
@@ -52,11 +56,11 @@ def write_aasx(environment: aas.Environment, target: BinaryIO, *, created: datet
         part.write(to_xml(environment))
     with writer.open_part(opc.DEFAULT_CORE_PROPERTIES_NAME, "application/xml") as part:
         properties.write_xml(part)
-    writer.write_relationships([_internal("r1", RELATIONSHIP_AAS_SPEC, AASX_DATA_PART)], AASX_ORIGIN_PART)
+    writer.write_relationships([internal("r1", RELATIONSHIP_AAS_SPEC, AASX_DATA_PART)], AASX_ORIGIN_PART)
     writer.write_relationships(
         [
-            _internal("r1", RELATIONSHIP_AASX_ORIGIN, AASX_ORIGIN_PART),
-            _internal("r2", opc.RELATIONSHIP_TYPE_CORE_PROPERTIES, opc.DEFAULT_CORE_PROPERTIES_NAME),
+            internal("r1", RELATIONSHIP_AASX_ORIGIN, AASX_ORIGIN_PART),
+            internal("r2", opc.RELATIONSHIP_TYPE_CORE_PROPERTIES, opc.DEFAULT_CORE_PROPERTIES_NAME),
         ]
     )
     writer.close()

@@ -8,7 +8,6 @@ so that its outputs are declared tags like any other and its mistakes are report
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -25,6 +24,7 @@ from pydantic import (
 
 from edge_agent.tags import DataType, TagInfo
 
+from .messages import closest
 from .model_card import (
     CARD_KEYS,
     ModelCard,
@@ -293,11 +293,9 @@ class ModelConfig(ConfigModel):
                 message = f"'{output.from_}' is not a score; an alarm follows a score output of this model"
             else:
                 message = f"this model has no score output '{output.from_}'"
-                close = difflib.get_close_matches(output.from_, scores, n=1)
+                close = closest(output.from_, scores)
                 message += (
-                    f"; did you mean '{close[0]}'?"
-                    if close
-                    else f" (its scores: {', '.join(scores) or 'none'})"
+                    f"; did you mean '{close}'?" if close else f" (its scores: {', '.join(scores) or 'none'})"
                 )
             yield ConfigIssue(("outputs", index, "from"), message)
         seen: dict[str, DeclaredTag] = {}

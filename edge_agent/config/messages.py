@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,9 @@ class PlacedMessage:
 
 
 def closest(word: str, candidates: Sequence[str]) -> str | None:
+    # Imported here: difflib is only needed to explain a config mistake, not by an agent that serves.
+    import difflib
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return close[0] if close else None
 

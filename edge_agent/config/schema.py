@@ -6,7 +6,6 @@ The drivers' schemas build on this package, so the config with their sources,
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Generic, Self, TypeVar
@@ -19,6 +18,7 @@ from .aas_api import AasApiConfig
 from .asset import AssetConfig
 from .history import HistoryConfig
 from .inference import ModelConfig
+from .messages import closest
 from .model_files import resolve_model_file
 from .opcua import OpcUaConfig
 from .sparkplug import SparkplugConfig
@@ -83,8 +83,8 @@ class AgentConfigBase(ConfigModel, Generic[SourceEntry]):
         known = sorted(info.name for info in self.tag_infos())
         for index, tag in enumerate(self.history.tags):
             if tag not in known:
-                close = difflib.get_close_matches(tag, known, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                close = closest(tag, known)
+                hint = f"; did you mean '{close}'?" if close else ""
                 yield ConfigIssue(("history", "tags", index), f"no source or model defines tag '{tag}'{hint}")
 
     def _model_files_exist(self) -> Iterator[ConfigIssue]:
@@ -136,8 +136,8 @@ class AgentConfigBase(ConfigModel, Generic[SourceEntry]):
                         f"list '{producer[tag]}' before '{model.name}'",
                     )
                 else:
-                    close = difflib.get_close_matches(tag, sorted(known), n=1)
-                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    close = closest(tag, sorted(known))
+                    hint = f"; did you mean '{close}'?" if close else ""
                     yield ConfigIssue(path, f"no source or earlier model defines tag '{tag}'{hint}")
             known.update(info.name for info in model.tag_infos())
 
