@@ -65,7 +65,7 @@ soak: $(TEST_STAMP)
 	$(BIN)/python bench/soak.py --minutes 10
 
 # Derives the namespace-0 node lists of opcua.address_space micro and standard from the installed asyncua
-# (edge_agent/opcua/ns0_keep_*.json); again after every change of asyncua's version.
+# (edge_agent/opcua/ns0_keep_*.json) and the micro nodes' items (ns0_items_micro.pickle); again after every change of asyncua's version.
 ns0: $(RUN_STAMP)
 	$(BIN)/python -m edge_agent.opcua.ns0_subset
 

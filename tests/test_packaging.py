@@ -108,6 +108,7 @@ def test_the_wheel_carries_the_models_the_demo_config_and_the_command(wheel: Pat
         "edge_agent/demo/demo.yaml",
         "edge_agent/opcua/ns0_keep_micro.json",
         "edge_agent/opcua/ns0_keep_standard.json",
+        "edge_agent/opcua/ns0_items_micro.pickle",
         "edge_agent/__main__.py",
         "drivers/modbus/source.py",
     ):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-from importlib import metadata
 from pathlib import Path
 
 from asyncua import ua
 
 from ..config.opcua import AddressSpace
+from .asyncua_seam.ns0 import asyncua_version
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,15 @@ def keep_file(profile: AddressSpace) -> Path:
     return Path(__file__).with_name(f"ns0_keep_{profile}.json")
 
 
-def asyncua_version() -> str:
-    return metadata.version("asyncua")
+def items_file(profile: AddressSpace) -> Path:
+    """The file of the kept nodes' items (asyncua_seam.ns0.save_kept_items) for ``profile``."""
+    return Path(__file__).with_name(f"ns0_items_{profile}.pickle")
+
+
+def kept_items_file(address_space: AddressSpace) -> Path | None:
+    """The items file to load for ``address_space``, if it has one."""
+    path = items_file(address_space)
+    return path if address_space != "full" and path.is_file() else None
 
 
 def kept_nodes(address_space: AddressSpace) -> frozenset[ua.NodeId] | None:

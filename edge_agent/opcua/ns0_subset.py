@@ -31,9 +31,10 @@ from typing import Literal
 
 from asyncua import ua
 
-from .asyncua_seam import StandardNode, asyncua_sources, standard_nodes
+from .asyncua_seam import StandardNode, asyncua_sources, kept_items, save_kept_items, standard_nodes
+from .asyncua_seam.ns0 import asyncua_version
 from .i4aas.nodeset import NODESET_FILE
-from .ns0_keep import asyncua_version, keep_file
+from .ns0_keep import items_file, keep_file
 
 Profile = Literal["micro", "standard"]
 PROFILES: tuple[Profile, ...] = ("micro", "standard")
@@ -296,12 +297,20 @@ def _descendants(nodes: Nodes, nodeid: ua.NodeId) -> set[ua.NodeId]:
     return found
 
 
+STORED_ITEMS: tuple[Profile, ...] = ("micro",)
+"""Profiles whose nodes ship as items to load (the default's); standard makes them from the generated code."""
+
+
 def main() -> None:
     nodes = standard_nodes()
     for profile in PROFILES:
         document = keep_document(nodes, profile)
         keep_file(profile).write_text(document, encoding="utf-8")
-        print(f"{keep_file(profile).name}: {len(json.loads(document)['ids'])} of {len(nodes)} nodes")
+        ids = json.loads(document)["ids"]
+        print(f"{keep_file(profile).name}: {len(ids)} of {len(nodes)} nodes")
+        if profile in STORED_ITEMS:
+            save_kept_items(items_file(profile), kept_items({ua.NodeId(i, 0) for i in ids}))
+            print(f"{items_file(profile).name}: {items_file(profile).stat().st_size:,} bytes")
 
 
 if __name__ == "__main__":

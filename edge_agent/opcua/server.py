@@ -49,7 +49,7 @@ from .asyncua_seam import (
 from .history_read import enable_history
 from .i4aas import ShellNodes
 from .method_calls import MethodRightsCheck
-from .ns0_keep import kept_nodes
+from .ns0_keep import kept_items_file, kept_nodes
 from .rights import METHOD_RIGHTS, SERVER_METHOD_RIGHTS, Right
 from .security import (
     AgentPermissionRuleset,
@@ -359,6 +359,7 @@ class AgentOpcUaServer:
             max_sessions=settings.max_sessions,
             max_connections=settings.max_sessions + SPARE_CONNECTIONS,
             ns0_keep=kept_nodes(settings.address_space),
+            ns0_items=kept_items_file(settings.address_space),
         )
         server.name = self._server_name
         server.product_uri = PRODUCT_URI

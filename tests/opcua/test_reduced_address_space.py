@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ from edge_agent.agent_config import AgentConfig
 from edge_agent.config.opcua import AddressSpace
 from edge_agent.identity.users import Role
 from edge_agent.opcua import AgentOpcUaServer, ns0_keep, ns0_subset
-from edge_agent.opcua.asyncua_seam import standard_nodes
+from edge_agent.opcua.asyncua_seam import ns0, standard_nodes
 from edge_agent.opcua.i4aas import SHELL_NAMESPACE_URI
 from edge_agent.tagstore import TagStore
 from tests.support.aas import load_full_config
@@ -45,6 +47,7 @@ in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 NOTIFICATION_DEADLINE_S = 10
 REDUCED: list[AddressSpace] = ["micro", "standard"]
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def keep_ids(profile: AddressSpace) -> set[ua.NodeId]:
@@ -249,5 +252,59 @@ def test_a_keep_list_of_another_asyncua_version_serves_the_full_space(
 def test_the_keep_lists_name_their_asyncua_version() -> None:
     for profile in ns0_subset.PROFILES:
         document = json.loads(ns0_keep.keep_file(profile).read_text(encoding="utf-8"))
-        assert document["asyncua"] == ns0_keep.asyncua_version()
+        assert document["asyncua"] == ns0.asyncua_version()
         assert document["ids"] == sorted(document["ids"])
+
+
+def test_the_stored_items_are_what_the_generated_code_makes_for_the_keep_list() -> None:
+    for profile in ns0_subset.STORED_ITEMS:
+        stored = ns0.load_kept_items(ns0_keep.items_file(profile))
+        assert stored is not None, f"{ns0_keep.items_file(profile).name} does not load: run make ns0"
+        made = ns0.kept_items(keep_ids(profile))
+        assert [repr(item) for item in stored[0]] == [repr(item) for item in made[0]], "stale: run make ns0"
+        assert [repr(item) for item in stored[1]] == [repr(item) for item in made[1]], "stale: run make ns0"
+
+
+async def reduced_aspace(items: Path | None) -> Any:
+    server = ns0.ReducibleInternalServer()
+    server.ns0_keep = frozenset(keep_ids("micro"))
+    server.ns0_items = items
+    await server.load_standard_address_space()
+    return server.aspace
+
+
+@pytest.mark.asyncio
+async def test_an_items_file_that_does_not_load_is_replaced_by_the_generated_code(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = sorted(map(str, node_ids(await reduced_aspace(ns0_keep.items_file("micro")))))
+    garbage = tmp_path / "garbage.pickle"
+    garbage.write_bytes(b"not a pickle")
+    other_version = tmp_path / "other.pickle"
+    monkeypatch.setattr(ns0, "asyncua_version", lambda: "0.0.1")
+    ns0.save_kept_items(other_version, ([], []))
+    monkeypatch.undo()
+    for path, reason in (
+        (garbage, "does not load"),
+        (other_version, "asyncua 0.0.1"),
+        (tmp_path / "gone", ""),
+    ):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger=ns0.__name__):
+            aspace = await reduced_aspace(path)
+        assert sorted(map(str, node_ids(aspace))) == expected
+        assert len(caplog.records) == 1 and reason in caplog.records[0].getMessage()
+
+
+def test_the_default_space_loads_without_importing_the_generated_namespace() -> None:
+    probe = (
+        "import asyncio, sys\n"
+        "from tests.opcua.test_reduced_address_space import reduced_aspace\n"
+        "from edge_agent.opcua import ns0_keep\n"
+        "aspace = asyncio.run(reduced_aspace(ns0_keep.kept_items_file('micro')))\n"
+        f"print(len(aspace.keys()), sorted(m for m in sys.modules if m.startswith('{ns0.GENERATED}')))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPOSITORY
+    ).stdout.split(maxsplit=1)
+    assert found == [str(len(keep_ids("micro"))), "[]\n"]

@@ -93,7 +93,15 @@ from .nodes import (
     use_value_attribute,
     value_attribute,
 )
-from .ns0 import ReducibleInternalServer, StandardNode, StandardReference, asyncua_sources, standard_nodes
+from .ns0 import (
+    ReducibleInternalServer,
+    StandardNode,
+    StandardReference,
+    asyncua_sources,
+    kept_items,
+    save_kept_items,
+    standard_nodes,
+)
 from .server import activated_sessions, build_server, set_unsecured_channel_ruleset, use_identity
 from .services import judge_method_calls, route_value_writes, serve_history_reads
 from .subscriptions import MonitoredItemIds, Subscription, find_subscription
@@ -117,9 +125,11 @@ __all__ = [
     "direct_nodes",
     "find_subscription",
     "judge_method_calls",
+    "kept_items",
     "notify_watchers",
     "replace_attribute",
     "route_value_writes",
+    "save_kept_items",
     "serve_history_reads",
     "set_unsecured_channel_ruleset",
     "set_value",

@@ -6,6 +6,7 @@ constructor defaults, file-based loaders and a private list (seams S1-S3 of the 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from asyncua import Server, ua
@@ -23,14 +24,17 @@ def build_server(
     max_sessions: int,
     max_connections: int,
     ns0_keep: frozenset[ua.NodeId] | None = None,
+    ns0_items: Path | None = None,
 ) -> Server:
     """An asyncua Server whose sessions follow sessions.py: capped, bound to their connection.
 
-    ``ns0_keep``: the namespace-0 nodes its ``init`` loads (ns0.py); None: all of them.
+    ``ns0_keep``: the namespace-0 nodes its ``init`` loads (ns0.py); None: all of them. ``ns0_items``: a
+    file holding those nodes' items (ns0.save_kept_items), loaded instead of running the generated code.
     """
     iserver = AgentInternalServer(user_manager=user_manager, max_sessions=max_sessions)
     iserver.max_connections = max_connections
     iserver.ns0_keep = ns0_keep
+    iserver.ns0_items = ns0_items
     return AgentServer(iserver=iserver)
 
 
