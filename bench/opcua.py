@@ -87,11 +87,22 @@ class ServerProcess:
         return out.strip()
 
 
-def start_and_memory(kind: str, tags: int, pki: Path, *options: str) -> tuple[float, int]:
+def make_pki(directory: Path) -> Path:
+    """The servers' PKI in ``directory``: made once beforehand, as on every start after a device's first."""
+    pki = directory / "pki"
+    ensure_application_certificate(
+        PkiLayout(pki), application_uri=APPLICATION_URI, ip_addresses=["127.0.0.1"]
+    )
+    return pki
+
+
+def start_and_memory(
+    kind: str, tags: int, pki: Path, *options: str, settle_s: float = SETTLE_S
+) -> tuple[float, int]:
     server = ServerProcess(kind, tags, pki, *options)
     try:
         serving = server.wait_serving()
-        time.sleep(SETTLE_S)
+        time.sleep(settle_s)
         rss = server.process.memory_info().rss
     finally:
         server.stop()
@@ -248,11 +259,7 @@ def print_changing(pki: Path) -> None:
 def main() -> None:
     logging.getLogger("asyncua").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as state:
-        pki = Path(state) / "pki"
-        # Made once beforehand, as on every start of a device after its first.
-        ensure_application_certificate(
-            PkiLayout(pki), application_uri=APPLICATION_URI, ip_addresses=["127.0.0.1"]
-        )
+        pki = make_pki(Path(state))
         print_start_and_memory(pki)
         print_address_spaces(pki)
         print_changing(pki)

@@ -29,18 +29,16 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aas_core3 import types as aas
 from asyncua import Server, ua
 
-from edge_agent.aas.elements import submodel, submodel_reference
-from edge_agent.aas.ids import OPERATIONAL_DATA_SUBMODEL, SubmodelIds
-from edge_agent.aas.live import live_property
-from edge_agent.config.opcua import OpcUaConfig
-from edge_agent.opcua import AgentOpcUaServer
-from edge_agent.quality import Quality
-from edge_agent.tags import Reading, TagInfo
-from edge_agent.tagstore import TagStore
+# The agent's modules are imported where the agent is served: a `raw` server's RSS must be asyncua's alone.
+if TYPE_CHECKING:
+    from aas_core3 import types as aas
+
+    from edge_agent.config.opcua import OpcUaConfig
+    from edge_agent.tags import TagInfo
 
 RAW_NAMESPACE_URI = "urn:bench:raw"
 APPLICATION_URI = "urn:edge-agent:bench"
@@ -57,6 +55,8 @@ def tag_name(i: int) -> str:
 
 
 def agent_config(port: int, pki: Path, address_space: str = "full") -> OpcUaConfig:
+    from edge_agent.config.opcua import OpcUaConfig
+
     return OpcUaConfig.model_validate(
         {
             "endpoint": f"opc.tcp://127.0.0.1:{port}",
@@ -70,6 +70,12 @@ def agent_config(port: int, pki: Path, address_space: str = "full") -> OpcUaConf
 
 def shell_of(infos: list[TagInfo]) -> aas.Environment:
     """A shell whose Operational Data submodel has every tag as a live property."""
+    from aas_core3 import types as aas
+
+    from edge_agent.aas.elements import submodel, submodel_reference
+    from edge_agent.aas.ids import OPERATIONAL_DATA_SUBMODEL, SubmodelIds
+    from edge_agent.aas.live import live_property
+
     submodel_ids = SubmodelIds(SHELL_ID)
     operational = submodel(
         submodel_ids.operational_data,
@@ -96,6 +102,11 @@ async def serve_agent(
     shell: bool,
     address_space: str = "full",
 ) -> tuple[ChangeRound, Stop]:
+    from edge_agent.opcua import AgentOpcUaServer
+    from edge_agent.quality import Quality
+    from edge_agent.tags import Reading, TagInfo
+    from edge_agent.tagstore import TagStore
+
     unit, range_ = ("degC", (0.0, 100.0)) if unit_range else (None, None)
     infos = [
         TagInfo(tag_name(i), "source0" if one_source else f"source{i // PER_PARENT}", "float", unit, range_)

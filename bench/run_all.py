@@ -7,8 +7,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import aas_api, commands, inference, modbus, opcua, sparkplug, sparkplug_fleet, startup, tagstore
+from bench import (
+    aas_api,
+    commands,
+    footprint,
+    inference,
+    modbus,
+    opcua,
+    sparkplug,
+    sparkplug_fleet,
+    startup,
+    tagstore,
+)
 
 if __name__ == "__main__":
-    for bench in (tagstore, inference, modbus, opcua, aas_api, sparkplug, sparkplug_fleet, startup, commands):
+    for bench in (
+        tagstore,
+        inference,
+        modbus,
+        opcua,
+        aas_api,
+        sparkplug,
+        sparkplug_fleet,
+        startup,
+        footprint,
+        commands,
+    ):
         bench.main()

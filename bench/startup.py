@@ -7,6 +7,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import psutil
 
@@ -19,7 +22,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def main() -> None:
+@dataclass
+class DemoServing:
+    """The demo once its OPC UA port accepts connections."""
+
+    ready_s: float
+    listening_s: float
+    port: int
+    process: psutil.Process
+
+    @property
+    def url(self) -> str:
+        return f"opc.tcp://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def demo_serving() -> Iterator[DemoServing]:
+    """`edge-agent demo` on free ports, from its command to the OPC UA port accepting; stopped on exit."""
     with tempfile.TemporaryDirectory() as state:
         port = free_port()
         started = time.perf_counter()
@@ -51,20 +70,28 @@ def main() -> None:
                     break
             ready = time.perf_counter() - started
             while True:
+                # A demo that failed to start must not leave its caller waiting on the port for good.
+                if process.poll() is not None:
+                    raise RuntimeError(f"the demo exited with {process.returncode} before serving OPC UA")
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                     break
                 except OSError:
                     time.sleep(0.01)
             listening = time.perf_counter() - started
-            time.sleep(SETTLE_S)
-            rss = psutil.Process(process.pid).memory_info().rss
+            yield DemoServing(ready, listening, port, psutil.Process(process.pid))
         finally:
             process.terminate()
             process.wait(10)
+
+
+def main() -> None:
+    with demo_serving() as demo:
+        time.sleep(SETTLE_S)
+        rss = demo.process.memory_info().rss
     print("\ndemo start and memory (one process: agent + simulated pump + panel)")
-    print(f"{'command to READY line':<44} {ready:>10.2f} s")
-    print(f"{'command to OPC UA port accepting':<44} {listening:>10.2f} s")
+    print(f"{'command to READY line':<44} {demo.ready_s:>10.2f} s")
+    print(f"{'command to OPC UA port accepting':<44} {demo.listening_s:>10.2f} s")
     print(f"{f'RSS after {SETTLE_S:.0f} s serving':<44} {rss / 2**20:>10.1f} MB")
 
 
