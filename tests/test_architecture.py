@@ -45,12 +45,13 @@ def test_asyncua_internals_are_used_only_in_the_seam_package() -> None:
     assert outside == [], "asyncua internals outside edge_agent/opcua/asyncua_seam: see its docstring"
 
 
-def test_an_agent_without_http_or_mqtt_loads_neither_stack() -> None:
-    # aiohttp (the AAS API) and aiomqtt with protobuf (Sparkplug) cost some 20 MB: only configs that
-    # have those sections pay for them.
+def test_an_agent_without_http_mqtt_or_models_loads_none_of_their_stacks() -> None:
+    # aiohttp (the AAS API), aiomqtt with protobuf (Sparkplug) and numpy with the TFLite interpreter
+    # (models) cost some 20 MB each: only configs that have those sections pay for them.
+    stacks = ("aiohttp", "aiomqtt", "paho", "google.protobuf", "numpy", "tflite_runtime", "ai_edge_litert")
     probe = (
         "import sys, edge_agent.runtime.agent, edge_agent.cli; "
-        "print(sorted(m for m in ('aiohttp', 'aiomqtt', 'paho', 'google.protobuf') if m in sys.modules))"
+        f"print(sorted(m for m in {stacks!r} if m in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"

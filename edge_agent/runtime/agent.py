@@ -19,7 +19,6 @@ from edge_agent.agent_config import AgentConfig
 from edge_agent.config import ConfigError, ConfigProblem, resolve_model_file
 from edge_agent.history import HistoryStore
 from edge_agent.identity import PkiLayout, UserFileError, UserStore
-from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.opcua.server import AgentOpcUaServer
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, TagInfo, now_ns
@@ -30,6 +29,7 @@ from .restart import keep_running
 
 if TYPE_CHECKING:
     from edge_agent.aas_api.server import AasApiServer
+    from edge_agent.inference.pipeline import ModelPipeline
     from edge_agent.sparkplug.node import EdgeNode
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,11 @@ class AgentRuntime:
         return environment
 
     def _pipelines_for(self, config: AgentConfig) -> list[ModelPipeline]:
+        if not config.models:
+            return []
+        # Imported here: numpy and the TFLite interpreter cost ~20 MB that an agent without models is spared.
+        from edge_agent.inference.pipeline import ModelPipeline
+
         pipelines = []
         for model_config in config.models:
             try:
