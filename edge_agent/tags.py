@@ -56,13 +56,13 @@ def now_ns() -> int:
     return time.time_ns()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Reading:
     """One observation of one tag: the value, its quality and when it was true.
 
-    ``source_time_ns`` is when the value was sampled at the source; ``server_time_ns`` when the agent got
-    it: 0 leaves it to the tag store, which stamps its own moment; a poll that stamps its answer's arrival
-    gives it itself. Both are wall-clock ns since the epoch.
+    ``source_time_ns`` is when the value was sampled at the source (now, unless given); ``server_time_ns``
+    when the agent got it: 0 leaves it to the tag store, which stamps its own moment; a poll that stamps
+    its answer's arrival gives it itself. Both are wall-clock ns since the epoch.
     A Bad reading without a value keeps the last known value in the store.
     """
 
@@ -71,6 +71,29 @@ class Reading:
     quality: Quality = Quality.Good
     source_time_ns: int = field(default_factory=now_ns)
     server_time_ns: int = 0
+
+    def __init__(
+        self,
+        tag: str,
+        value: TagValue | None,
+        quality: Quality = Quality.Good,
+        source_time_ns: int | None = None,
+        server_time_ns: int = 0,
+    ) -> None:
+        # A frozen dataclass's generated __init__ stores each field through object.__setattr__, which
+        # costs twice what the slots' own setters do; a poll makes a Reading for every changed value.
+        _set_tag(self, tag)
+        _set_value(self, value)
+        _set_quality(self, quality)
+        _set_source_time(self, now_ns() if source_time_ns is None else source_time_ns)
+        _set_server_time(self, server_time_ns)
+
+
+_set_tag = Reading.__dict__["tag"].__set__
+_set_value = Reading.__dict__["value"].__set__
+_set_quality = Reading.__dict__["quality"].__set__
+_set_source_time = Reading.__dict__["source_time_ns"].__set__
+_set_server_time = Reading.__dict__["server_time_ns"].__set__
 
 
 class ReadingSink(Protocol):

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,16 +16,14 @@ from edge_agent.pacing import Backoff, Ticker
 from edge_agent.quality import Quality
 from edge_agent.tags import Reading, ReadingSink, TagValue, now_ns
 
-from .answers import WrongAnswer
-from .codec import decoder
+from .answers import CheckedClient, WrongAnswer
+from .codec import decoder, value_decoder
 from .complaints import Complaints
 from .config import ModbusDevice
 from .link import Link, LinkDown
 from .plan import ReadRequest, plan_reads
 
 log = logging.getLogger(__name__)
-
-Decoder = Callable[[Sequence[Any]], TagValue]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +33,8 @@ class PointSlot:
     name: str
     start: int
     stop: int
-    decode: Decoder
+    decode: Callable[[Any], TagValue]
+    """Takes the point's one value for a ``single`` point, its slice of the answer otherwise."""
     deadband: float
     single: bool
     """One register or bit: ``start + 1 == stop``."""
@@ -77,6 +76,21 @@ async def read_table(client: Any, kind: str, address: int, count: int, unit: int
     return await client.read_discrete_inputs(address, count=count, device_id=unit)
 
 
+def reader(request: ReadRequest, unit: int) -> Callable[[CheckedClient], Awaitable[Any]]:
+    """``request``'s read as a function of the link's client, its table's method looked up once."""
+    read = _READS[request.kind]
+    address, count = request.address, request.count
+    return lambda client: read(client, address, count=count, device_id=unit)
+
+
+_READS = {
+    "coil": CheckedClient.read_coils,
+    "discrete": CheckedClient.read_discrete_inputs,
+    "holding": CheckedClient.read_holding_registers,
+    "input": CheckedClient.read_input_registers,
+}
+
+
 def response_values(request: ReadRequest, response: Any) -> list[Any]:
     if request.kind in ("coil", "discrete"):
         return list(response.bits[: request.count])
@@ -106,6 +120,7 @@ class DevicePoller:
         self.points = {point.name: point for point in device.points}
         # Keyed by id: hashing a request would hash every point in it, on every read.
         self._layouts = {id(request): self._layout(request) for request in self.plan}
+        self._reads = {id(request): reader(request, device.unit) for request in self.plan}
         self._answers: dict[int, list[Any]] = {}  # the last good answer to each request
         self._raws: dict[str, list[Any]] = {}  # the wire values each point was last decoded from
         self._published: dict[str, tuple[Quality, TagValue | None]] = {}
@@ -153,7 +168,7 @@ class DevicePoller:
         while index < len(self.plan):
             request = self.plan[index]
             try:
-                response = await self._request(request)
+                response = await self._request(self._reads[id(request)])
             except WrongAnswer as exc:
                 # Answers to other requests say nothing about this one's points: Bad, never a value.
                 wrong = True
@@ -184,15 +199,12 @@ class DevicePoller:
         if not wrong:
             self.complaints.all_right()
 
-    async def _request(self, request: ReadRequest) -> Any:
-        unit, timeout = self.device.unit, self.device.timeout
+    async def _request(self, read: Callable[[CheckedClient], Awaitable[Any]]) -> Any:
+        timeout = self.device.timeout
         attempts = 1 + self.device.retries
         for attempt in range(1, attempts + 1):
             try:
-                return await self.link.transact(
-                    lambda client: read_table(client, request.kind, request.address, request.count, unit),
-                    timeout,
-                )
+                return await self.link.transact(read, timeout)
             except LinkDown as exc:
                 raise DeviceUnreachable(Quality.BadNotConnected, str(exc)) from exc
             except (TimeoutError, ModbusIOException) as exc:  # ModbusIOException: pymodbus' own timeout
@@ -221,6 +233,7 @@ class DevicePoller:
         singles = [single for point in request.points for single in plan_reads([point], max_gap=0)]
         self.plan[index : index + 1] = singles
         self._layouts.update((id(single), self._layout(single)) for single in singles)
+        self._reads.update((id(single), reader(single, self.device.unit)) for single in singles)
 
     def _layout(self, request: ReadRequest) -> list[PointSlot]:
         """Where each point's values sit in the request's answer, and its decoder: worked out once."""
@@ -229,7 +242,7 @@ class DevicePoller:
                 point.name,
                 point.address - request.address,
                 point.address - request.address + point.register_count,
-                decoder(point),
+                value_decoder(point) if point.register_count == 1 else decoder(point),
                 getattr(point, "deadband", 0.0) or 0.0,
                 point.register_count == 1,
             )
@@ -247,13 +260,13 @@ class DevicePoller:
         """
         raws, published, good = self._raws, self._published, Quality.Good
         for slot in slots:
-            # A one-register (or one-bit) point is compared as its value, without a slice of its own.
+            # A one-register (or one-bit) point is compared and decoded as its value, without a slice.
             raw = values[slot.start] if slot.single else values[slot.start : slot.stop]
             if raws.get(slot.name) == raw:
                 continue
             raws[slot.name] = raw
             try:
-                value = slot.decode((raw,) if slot.single else raw)
+                value = slot.decode(raw)
             except (ValueError, IndexError, struct.error) as exc:
                 # A short or malformed answer spoils this point only.
                 log.warning("%s: cannot decode %s from %r: %s", self.label, slot.name, raw, exc)

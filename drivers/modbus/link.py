@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from asyncio import current_task
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypedDict, TypeVar
 
@@ -90,8 +91,13 @@ class Link:
         ``within`` seconds, WrongAnswer when it answers some other request, and pymodbus'
         ModbusException for the rest.
         """
-        async with self._lock:
-            await self._ensure_connected()
+        # acquire/release rather than ``async with``, and the connection and cancellation checks inline:
+        # this runs for every request, and each of those is a coroutine or call less.
+        lock = self._lock
+        await lock.acquire()
+        try:
+            if not self.client.connected:
+                await self._connect()
             try:
                 if within is None or within >= self.timeout:
                     answer = await request(self.checked)  # pymodbus' own timeout is the one that applies
@@ -101,12 +107,17 @@ class Link:
             except ConnectionException as exc:
                 self._lost(exc)
                 raise LinkDown(str(exc)) from exc
-        _honour_swallowed_cancellation()
+        finally:
+            lock.release()
+        # The cancellation that pymodbus' ``asyncio.wait_for`` may have swallowed. On Python 3.11, a
+        # ``wait_for`` whose future completes just as its task is cancelled returns the result and drops
+        # the CancelledError; the task's pending cancel request stays counted, so it is raised here.
+        task = current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
         return answer
 
-    async def _ensure_connected(self) -> None:
-        if self.client.connected:
-            return
+    async def _connect(self) -> None:
         try:
             connected = await self.client.connect()
         except (OSError, ModbusException) as exc:
@@ -130,14 +141,3 @@ class Link:
 
     def close(self) -> None:
         self.client.close()
-
-
-def _honour_swallowed_cancellation() -> None:
-    """Raise the cancellation that pymodbus' ``asyncio.wait_for`` may have swallowed.
-
-    On Python 3.11, a ``wait_for`` whose future completes just as its task is cancelled returns the result
-    and drops the CancelledError; the task's pending cancel request stays counted, so it is raised here.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError

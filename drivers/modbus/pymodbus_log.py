@@ -12,10 +12,15 @@ import logging
 from pymodbus.logging import Log
 
 
+def pymodbus_debugging() -> bool:
+    """Whether pymodbus' debug lines are wanted (its logger enabled for DEBUG)."""
+    return Log._logger.isEnabledFor(logging.DEBUG)
+
+
 class _OnlyWhenDebugging(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         # At DEBUG pymodbus leaves out the frame dumps and whoever asked for it wants every line.
-        return Log._logger.isEnabledFor(logging.DEBUG)
+        return pymodbus_debugging()
 
 
 def quiet_pymodbus() -> None:
