@@ -339,8 +339,8 @@ class AgentOpcUaServer:
         self, server: Server, tags: TagNodes, environment: aas.Environment, sharer: AttributeSharer
     ) -> ShellNodes:
         known = {info.name: info for info in self._store.tags}
-        shell = ShellNodes(server, environment, known.get)
-        await shell.build(sharer)
+        shell = ShellNodes(server, known.get)
+        await shell.build(environment, sharer)
         for nodeid, info in shell.live.items():
             tags.alias(nodeid, info.name)
         assert shell.namespace_index is not None

@@ -48,7 +48,8 @@ class Plan:
     def variable(
         self, name: str, parent: ua.NodeId, value: ua.Variant, data_type: int, **options: Any
     ) -> ua.NodeId:
-        nodeid, browse = self.node(name), ua.QualifiedName(name, self.idx)
+        nodeid = self.node(name)
+        browse = ua.QualifiedName(options.pop("browse_name", name), self.idx)
         description = options.pop("description", None)
         own_value = options.pop("own_value", False)
         self.items.append(
@@ -73,9 +74,21 @@ class Plan:
 def plan(idx: int, parent: ua.NodeId) -> Plan:
     made = Plan(idx, parent)
     folder = made.object("Folder", parent, ua.ObjectIds.FolderType, ua.ObjectIds.Organizes)
-    made.object("Thing", folder, ua.ObjectIds.BaseObjectType, ua.ObjectIds.HasComponent)
+    things = [
+        made.object(name, folder, ua.ObjectIds.BaseObjectType, ua.ObjectIds.HasComponent)
+        for name in ("Thing", "Other", "Third")
+    ]
     for position in range(3):
         made.variable(f"Count{position}", folder, ua.Variant(7, ua.VariantType.Int32), ua.ObjectIds.Int32)
+    # Alike in name and value too, as every shell element's Category is: from the second on, one dict.
+    for position, thing in enumerate(things):
+        made.variable(
+            f"Kind{position}",
+            thing,
+            ua.Variant("pump", ua.VariantType.String),
+            ua.ObjectIds.String,
+            browse_name="Kind",
+        )
     made.variable(
         "Texts",
         folder,
@@ -206,11 +219,12 @@ async def test_a_node_id_taken_or_a_missing_parent_is_refused(built: tuple[Serve
         )
 
 
+@pytest.mark.parametrize("names", [("Count1", "Count2"), ("Kind2", "Kind1")])
 async def test_replacing_a_shared_attribute_changes_that_node_alone(
-    built: tuple[Server, Server, Plan],
+    built: tuple[Server, Server, Plan], names: tuple[str, str]
 ) -> None:
     _, direct, made = built
-    first, second = made.node("Count1"), made.node("Count2")
+    first, second = (made.node(name) for name in names)
     replace_attribute(
         direct, first, ua.AttributeIds.AccessLevel, ua.DataValue(ua.Variant(0, ua.VariantType.Byte))
     )

@@ -163,6 +163,8 @@ class DirectNodes:
         self._described_cache: dict[tuple[ua.NodeId, ua.NodeId, bool], ua.ReferenceDescription] = {}
         self._names: dict[tuple[int, str, str | None], _Names] = {}
         self._descriptions: dict[str, AttributeValue] = {}
+        self._layers: dict[tuple[int, ...], dict[ua.AttributeIds, AttributeValue]] = {}
+        self._seen_once: set[tuple[int, ...]] = set()
         self._last_parent_id: ua.NodeId | None = None
         self._last_parent: NodeData | None = None
 
@@ -218,8 +220,9 @@ class DirectNodes:
                 if own_value
                 else self._sharer.attribute(ua.AttributeIds.Value, value, None, False)
             )
+        shared, own = self._layer(shape, own, own_value)
         node = NodeData(nodeid)
-        node.attributes = LayeredAttributes(own, shape.attributes)
+        node.attributes = LayeredAttributes(own, shared)
         node.references.append(self._reference_to_parent(parent_node, shape.reference_type))
         if shape.typed:
             node.references.append(self._reference_to_type(nodeid, shape.type_definition))
@@ -236,6 +239,25 @@ class DirectNodes:
             )
         )
         return nodeid
+
+    def _layer(
+        self, shape: NodeShape, own: dict[ua.AttributeIds, AttributeValue], own_value: bool
+    ) -> tuple[dict[ua.AttributeIds, AttributeValue], dict[ua.AttributeIds, AttributeValue]]:
+        """The shared and own attributes of a node of ``shape`` with the attributes ``own``.
+
+        Nodes alike in their names and (shared) value too, like every element's Category, share those
+        as well: from the second such node on, all of their attributes are one dict and their own is empty.
+        """
+        keep = {ua.AttributeIds.Value: own.pop(ua.AttributeIds.Value)} if own_value else {}
+        key = (id(shape), *(id(attribute) for attribute in own.values()))
+        layer = self._layers.get(key)
+        if layer is None:
+            if key not in self._seen_once:
+                self._seen_once.add(key)
+                own.update(keep)
+                return shape.attributes, own
+            layer = self._layers[key] = {**shape.attributes, **own}
+        return layer, keep
 
     def _names_of(self, browse_name: ua.QualifiedName, display_name: str | None) -> _Names:
         key = (browse_name.NamespaceIndex, browse_name.Name, display_name)

@@ -53,22 +53,22 @@ TagLookup = Callable[[str], TagInfo | None]
 class ShellNodes:
     """Builds the shell's nodes; ``live`` maps the value node of each live property to its tag."""
 
-    def __init__(self, server: Server, environment: aas.Environment, tags: TagLookup) -> None:
+    def __init__(self, server: Server, tags: TagLookup) -> None:
         self._server = server
-        self._environment = environment
         self._tags = tags
         self.live: dict[ua.NodeId, TagInfo] = {}
         self.shells: list[ua.NodeId] = []
         self.namespace_index: int | None = None
         self._constants: set[ua.NodeId] = set()
 
-    async def build(self, sharer: AttributeSharer | None = None) -> None:
+    async def build(self, environment: aas.Environment, sharer: AttributeSharer | None = None) -> None:
+        """Add the nodes of ``environment``; it is not kept (a refresh is handed the environment of then)."""
         types = await load_i4aas(self._server)
         index = await self._server.register_namespace(SHELL_NAMESPACE_URI)
         self.namespace_index = index
-        submodels = {submodel.id: submodel for submodel in self._environment.submodels or ()}
+        submodels = {submodel.id: submodel for submodel in environment.submodels or ()}
         items = _ShellItems(NodeShapes(direct_nodes(self._server, sharer)), types, index, self._tags)
-        for shell in self._environment.asset_administration_shells or ():
+        for shell in environment.asset_administration_shells or ():
             self.shells.append(items.shell(shell, submodels))
         self.live = items.live
         self._constants = items.constants
