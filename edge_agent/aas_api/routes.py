@@ -61,13 +61,22 @@ def build_app(
     middlewares: Sequence[Middleware] = (),
     max_page: int = DEFAULT_MAX_PAGE,
     client_max_size: int = 1024**2,
+    root_page: Handler | None = None,
 ) -> web.Application:
     """The API's application; ``middlewares`` run inside the one that answers errors as Results, and one
-    of them puts the request's Principal at ``request[auth.PRINCIPAL]``."""
+    of them puts the request's Principal at ``request[auth.PRINCIPAL]``. ``root_page`` answers a browser
+    at ``/`` (a request that asks for HTML first); everyone else gets the shell there, as the AAS Service
+    profile has it."""
     stack: list[Middleware] = [_errors, *middlewares]
     app = web.Application(middlewares=stack, client_max_size=client_max_size)
-    Api(model, max_page).register(app.router)
+    Api(model, max_page, root_page).register(app.router)
     return app
+
+
+def wants_html(request: web.Request) -> bool:
+    """Whether the request asks for HTML before anything else, as browsers do (``text/html,...``)."""
+    first = request.headers.get("Accept", "").split(",", 1)[0]
+    return first.split(";", 1)[0].strip().lower() == "text/html"
 
 
 @web.middleware
@@ -92,15 +101,16 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 class Api:
     """The handlers, over one model; a page carries at most ``max_page`` items."""
 
-    def __init__(self, model: ShellModel, max_page: int) -> None:
+    def __init__(self, model: ShellModel, max_page: int, root_page: Handler | None = None) -> None:
         self.model = model
         self.max_page = max_page
+        self.root_page = root_page
 
     def register(self, router: web.UrlDispatcher) -> None:
         for prefix in ("", "/aas", "/submodel"):
             router.add_get(f"{prefix}/shells", self.shells)
             router.add_get(f"{prefix}/serialization", self.serialization)
-        router.add_get("/", self.root_shell)
+        router.add_get("/", self.root)
         router.add_get("/description", self.description)
         router.add_get("/shells/$reference", self.shell_references)
         self._shell_routes(router, "/shells/{aas_id}", self.shell_by_id)
@@ -167,6 +177,11 @@ class Api:
         environment = self.environment()
         self.model.refresh(environment)
         return serialization(environment, request)
+
+    async def root(self, request: web.Request) -> web.StreamResponse:
+        if self.root_page is not None and wants_html(request):
+            return await self.root_page(request)
+        return await self.root_shell(request)
 
     async def root_shell(self, request: web.Request) -> web.Response:
         return json_response(jsonization.to_jsonable(self.the_shell(request)))

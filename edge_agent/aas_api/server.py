@@ -14,6 +14,7 @@ from ..config.aas_api import AasApiConfig
 from ..identity import PkiLayout
 from ..identity.users import UserStore
 from ..opcua.security import LoginGuard
+from ..status_page import StatusRoutes, StatusSource
 from .auth import Authenticator
 from .connections import ConnectionGuard
 from .descriptors import Descriptor, shell_descriptor
@@ -63,6 +64,7 @@ class AasApiServer:
         users: UserStore | None,
         guard: LoginGuard,
         opcua_endpoint: str | None = None,
+        status: StatusSource | None = None,
     ) -> None:
         self.config = config
         self.shell = shell
@@ -73,6 +75,8 @@ class AasApiServer:
         self.guard = ConnectionGuard(
             max_connections=config.limits.max_connections, request_timeout=config.limits.request_timeout
         )
+        self._status = status
+        """What the status page at ``/`` shows to browsers; None: no page."""
         self._opcua_endpoint = opcua_endpoint
         """The OPC UA server's endpoint: the shell's second endpoint in the registry's descriptor."""
         self._registrar: Registrar | None = None
@@ -95,12 +99,16 @@ class AasApiServer:
                 "INSECURE: anonymous requests may read the AAS API on %s (aas_api.insecure.anonymous_read)",
                 config.listen,
             )
+        status_routes = StatusRoutes(self._status) if self._status is not None else None
         app = build_app(
             self.shell,
             middlewares=[self.guard.middleware, self._authenticator.middleware(error_response)],
             max_page=config.limits.page_size,
             client_max_size=int(config.limits.max_request_size),
+            root_page=status_routes.root_page if status_routes is not None else None,
         )
+        if status_routes is not None:
+            status_routes.register(app.router)
         runner = web.AppRunner(
             app,
             handle_signals=False,

@@ -89,6 +89,8 @@ class AgentRuntime:
             from edge_agent.aas_api.live_shell import LiveShell
             from edge_agent.aas_api.server import AasApiServer
 
+            from .status_source import RuntimeStatus
+
             # The same users, lockout counts and environment as the OPC UA server: one shell, two faces.
             self.aas_api = AasApiServer(
                 config.aas_api,
@@ -97,6 +99,7 @@ class AgentRuntime:
                 users=users,
                 guard=self.server.login_guard,
                 opcua_endpoint=config.opcua.endpoint,
+                status=RuntimeStatus(self),
             )
         self.sparkplug: EdgeNode | None = None
         if config.sparkplug is not None:

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import json
 import re
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,3 +78,29 @@ async def test_a_live_value_reads_the_same_over_http_and_opc_ua(demo: Demo) -> N
         over_http = await asyncio.to_thread(http_value, demo, "speed_setpoint")
         assert data_value.StatusCode.is_good()
         assert over_http == data_value.Value.Value
+
+
+def fetch(url: str, accept: str) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def test_a_browser_at_the_demos_root_sees_its_status_page(demo: Demo) -> None:
+    base = demo.http
+    status, headers, html = fetch(f"{base}/", "text/html,application/xhtml+xml,*/*;q=0.8")
+    assert status == 200 and "script-src 'self'" in headers["Content-Security-Policy"]
+    assert re.search(r'<p id="status" class="status">serving 25 tags, 2 models, 0 sources down', html)
+    assert len(re.findall(r'<tr data-tag="', html)) == 25
+    for source in ("pump_plc", "panel"):
+        assert re.search(
+            rf'data-source="{source}"><td>{source}</td><td>\w+</td><td class="good">up</td>', html
+        )
+    for model in ("pump_health", "pump_condition"):
+        assert re.search(rf'data-model="{model}"><td>{model}</td><td class="good">loaded</td>', html)
+    assert "CN=" in html and "diagnostics.json" not in html  # the demo's anonymous reader is an Observer
+    assert fetch(f"{base}/status/diagnostics.json", "*/*")[0] == 403
+    assert json.loads(fetch(f"{base}/", "application/json")[2])["id"] == DEMO_SHELL

@@ -1,0 +1,199 @@
+"""What the status page shows, gathered from the running agent in one pass.
+
+The page is drawn from the same facts as the OPC UA administration method GetDiagnostics (its JSON is the
+page's download), the tag store's current readings and the application certificate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ..quality import Quality
+from ..tags import Reading, TagInfo
+
+
+@dataclass(frozen=True)
+class IdentitySummary:
+    """The application certificate and trust list as a technician checks them."""
+
+    subject: str
+    not_after: datetime
+    trusted: int
+    issuers: int
+    rejected: int
+
+    def days_left(self, now: datetime) -> int:
+        return math.floor((self.not_after - now).total_seconds() / 86400)
+
+
+class StatusSource(Protocol):
+    """The running agent as the status page reads it."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The GetDiagnostics answer (versions, status, sources, models, OPC UA, history)."""
+        ...
+
+    def tags(self) -> Sequence[TagInfo]: ...
+
+    def readings(self) -> Mapping[str, Reading]:
+        """The current reading of every tag, by name."""
+        ...
+
+    def identity(self) -> IdentitySummary | None: ...
+
+    def model_outputs(self) -> Mapping[str, Sequence[str]]:
+        """Each model's output tags (its conclusions, not its statistics), by model name."""
+        ...
+
+
+@dataclass(frozen=True)
+class TagRow:
+    name: str
+    source: str
+    value: str
+    unit: str
+    quality: Quality
+    source_time: str
+    writable: bool
+    data_type: str
+    description: str
+
+    @property
+    def severity(self) -> str:
+        """good, uncertain or bad: the colour a technician reads first."""
+        if self.quality.is_good:
+            return "good"
+        return "bad" if self.quality.is_bad else "uncertain"
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    name: str
+    driver: str
+    tags: int
+    good: int
+    bad: int
+    cycles: int | None
+    failed_cycles: int | None
+
+    @property
+    def up(self) -> bool:
+        return self.bad == 0
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    name: str
+    state: str
+    invocations: int
+    overruns: int
+    failures: int
+    latency_p99_ms: float | None
+    refusal: str | None
+    outputs: tuple[TagRow, ...]
+
+
+@dataclass(frozen=True)
+class PageModel:
+    status: str
+    uptime_s: float
+    version: str
+    sources: tuple[SourceRow, ...]
+    models: tuple[ModelRow, ...]
+    tags: tuple[TagRow, ...]
+    identity: IdentitySummary | None
+    now: datetime
+
+
+def collect(source: StatusSource, *, now: datetime | None = None) -> PageModel:
+    """The page's model of ``source`` as it is now."""
+    diagnostics = source.diagnostics()
+    readings = source.readings()
+    rows = tuple(tag_row(info, readings.get(info.name)) for info in source.tags())
+    by_name = {row.name: row for row in rows}
+    outputs = {
+        model: [by_name[name] for name in names if name in by_name]
+        for model, names in source.model_outputs().items()
+    }
+    return PageModel(
+        status=str(diagnostics.get("status", "")),
+        uptime_s=float(diagnostics.get("uptime_s", 0.0)),
+        version=str(diagnostics.get("versions", {}).get("edge-agent", "")),
+        sources=tuple(_source_row(entry) for entry in diagnostics.get("sources", ())),
+        models=tuple(
+            _model_row(entry, outputs.get(entry["name"], [])) for entry in diagnostics.get("models", ())
+        ),
+        tags=rows,
+        identity=source.identity(),
+        now=now or datetime.now(UTC),
+    )
+
+
+def tag_row(info: TagInfo, reading: Reading | None) -> TagRow:
+    quality = reading.quality if reading is not None else Quality.BadWaitingForInitialData
+    value = reading.value if reading is not None else None
+    stamp = (
+        datetime.fromtimestamp(reading.source_time_ns / 1e9, UTC).isoformat(timespec="milliseconds")
+        if reading is not None
+        else ""
+    )
+    return TagRow(
+        name=info.name,
+        source=info.source,
+        value=format_value(value),
+        unit=info.unit or "",
+        quality=quality,
+        source_time=stamp.replace("+00:00", "Z"),
+        writable=info.writable,
+        data_type=info.data_type,
+        description=info.description,
+    )
+
+
+def format_value(value: object) -> str:
+    """A value as the table shows it: floats to four significant digits, nothing as an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _source_row(entry: Mapping[str, Any]) -> SourceRow:
+    qualities: Mapping[str, int] = entry.get("qualities", {})
+    good = sum(count for name, count in qualities.items() if Quality[name].is_good)
+    bad = sum(count for name, count in qualities.items() if Quality[name].is_bad)
+    devices = entry.get("devices")
+    cycles = failed = None
+    if isinstance(devices, list) and devices:
+        cycles = sum(int(device.get("cycles", 0)) for device in devices)
+        failed = sum(int(device.get("failed_cycles", 0)) for device in devices)
+    return SourceRow(
+        name=str(entry["name"]),
+        driver=str(entry.get("driver", "")),
+        tags=int(entry.get("tags", 0)),
+        good=good,
+        bad=bad,
+        cycles=cycles,
+        failed_cycles=failed,
+    )
+
+
+def _model_row(entry: Mapping[str, Any], outputs: Sequence[TagRow]) -> ModelRow:
+    latency = entry.get("latency_ms")
+    return ModelRow(
+        name=str(entry["name"]),
+        state=str(entry.get("state", "")),
+        invocations=int(entry.get("invocations", 0)),
+        overruns=int(entry.get("overruns", 0)),
+        failures=int(entry.get("failures", 0)),
+        latency_p99_ms=float(latency["p99"]) if isinstance(latency, Mapping) else None,
+        refusal=entry.get("refusal"),
+        outputs=tuple(outputs),
+    )

@@ -1,0 +1,75 @@
+"""The status page's routes on the HTTP face: the page, its assets and the diagnostics download.
+
+Who may see what follows the Part 18 rights of the OPC UA server: reading the page needs Read (every
+role), the diagnostics download Diagnose (Operator and above).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from aiohttp import web
+
+from ..aas_api.auth import PRINCIPAL
+from ..opcua.rights import Right
+from .model import StatusSource, collect
+from .render import DIAGNOSTICS, STATIC, page
+
+# The page's scripts and styles come from its own origin only, never inline; nothing may frame it.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+ASSETS = {"page.css": "text/css", "page.js": "text/javascript"}
+ASSET_CACHE_S = 3600
+
+
+class StatusRoutes:
+    """The page over ``source``; ``root_page`` is what the HTTP face answers a browser at ``/``."""
+
+    def __init__(self, source: StatusSource) -> None:
+        self._source = source
+        self._assets = {name: _asset(name) for name in ASSETS}
+
+    async def root_page(self, request: web.Request) -> web.StreamResponse:
+        principal = request[PRINCIPAL]
+        if Right.READ not in principal.rights:
+            raise web.HTTPForbidden(reason="reading the status page needs the Read right")
+        html = page(
+            collect(self._source), user=principal.name, can_diagnose=Right.DIAGNOSE in principal.rights
+        )
+        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
+
+    async def diagnostics(self, request: web.Request) -> web.StreamResponse:
+        if Right.DIAGNOSE not in request[PRINCIPAL].rights:
+            raise web.HTTPForbidden(reason="the diagnostics need the Diagnose right (Operator and above)")
+        body = json.dumps(self._source.diagnostics(), indent=2, default=str)
+        headers = {
+            **SECURITY_HEADERS,
+            "Content-Disposition": 'attachment; filename="edge-agent-diagnostics.json"',
+        }
+        return web.Response(text=body, content_type="application/json", headers=headers)
+
+    async def asset(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in self._assets:
+            raise web.HTTPNotFound(reason=f"no asset {name}")
+        headers = {**SECURITY_HEADERS, "Cache-Control": f"private, max-age={ASSET_CACHE_S}"}
+        return web.Response(
+            body=self._assets[name], content_type=ASSETS[name], charset="utf-8", headers=headers
+        )
+
+    def register(self, router: web.UrlDispatcher) -> None:
+        router.add_get(DIAGNOSTICS, self.diagnostics)
+        router.add_get(STATIC + "/{name}", self.asset)
+
+
+def _asset(name: str) -> bytes:
+    return resources.files(__package__).joinpath("static", name).read_bytes()
