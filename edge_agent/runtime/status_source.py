@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,12 @@ class RuntimeStatus:
             statistics = set(model.statistics_tags())
             found[model.name] = [info.name for info in model.tag_infos() if info.name not in statistics]
         return found
+
+    def status(self) -> str:
+        return self._runtime.status()
+
+    def listen(self, listener: Callable[[Reading], None]) -> Callable[[], None]:
+        return self._runtime.store.listen(listener)
 
     def identity(self) -> IdentitySummary | None:
         identity = self._runtime.server.identity

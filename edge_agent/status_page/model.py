@@ -7,7 +7,7 @@ page's download), the tag store's current readings and the application certifica
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -47,6 +47,14 @@ class StatusSource(Protocol):
 
     def model_outputs(self) -> Mapping[str, Sequence[str]]:
         """Each model's output tags (its conclusions, not its statistics), by model name."""
+        ...
+
+    def status(self) -> str:
+        """The status line (as systemd shows it)."""
+        ...
+
+    def listen(self, listener: Callable[[Reading], None]) -> Callable[[], None]:
+        """Have ``listener`` called with every new reading; returns what stops it."""
         ...
 
 

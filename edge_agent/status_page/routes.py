@@ -13,8 +13,9 @@ from aiohttp import web
 
 from ..aas_api.auth import PRINCIPAL
 from ..opcua.rights import Right
+from .events import EventStreams
 from .model import StatusSource, collect
-from .render import DIAGNOSTICS, STATIC, page
+from .render import DIAGNOSTICS, EVENTS, STATIC, page
 
 # The page's scripts and styles come from its own origin only, never inline; nothing may frame it.
 SECURITY_HEADERS = {
@@ -37,6 +38,7 @@ class StatusRoutes:
     def __init__(self, source: StatusSource) -> None:
         self._source = source
         self._assets = {name: _asset(name) for name in ASSETS}
+        self.streams = EventStreams(source, SECURITY_HEADERS)
 
     async def root_page(self, request: web.Request) -> web.StreamResponse:
         principal = request[PRINCIPAL]
@@ -66,7 +68,13 @@ class StatusRoutes:
             body=self._assets[name], content_type=ASSETS[name], charset="utf-8", headers=headers
         )
 
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        if Right.READ not in request[PRINCIPAL].rights:
+            raise web.HTTPForbidden(reason="the status page's updates need the Read right")
+        return await self.streams.stream(request)
+
     def register(self, router: web.UrlDispatcher) -> None:
+        router.add_get(EVENTS, self.events)
         router.add_get(DIAGNOSTICS, self.diagnostics)
         router.add_get(STATIC + "/{name}", self.asset)
 

@@ -6,8 +6,10 @@ in tests/interop/test_aas_demo.py.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +44,7 @@ class StoreStatus:
         )
         self.store.publish(Reading("motor_temperature", 61.234567, Quality.Good, 1_765_000_000_000_000_000))
         self.store.publish(Reading("alarm_lamp", None, Quality.BadNoCommunication))
+        self.listeners = 0
 
     def diagnostics(self) -> dict[str, Any]:
         return {
@@ -82,10 +85,28 @@ class StoreStatus:
     def model_outputs(self) -> Mapping[str, Sequence[str]]:
         return {"pump_health": ["anomaly_score"]}
 
+    def status(self) -> str:
+        return "serving 4 tags, 1 model, 1 sources down"
+
+    def listen(self, listener: Callable[[Reading], None]) -> Callable[[], None]:
+        self.listeners += 1
+        unlisten = self.store.listen(listener)
+
+        def stop() -> None:
+            self.listeners -= 1
+            unlisten()
+
+        return stop
+
 
 @pytest.fixture
-async def client() -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    routes = StatusRoutes(StoreStatus())
+def status() -> StoreStatus:
+    return StoreStatus()
+
+
+@pytest.fixture
+async def client(status: StoreStatus) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    routes = StatusRoutes(status)
     app = build_app(_no_shell(), middlewares=[principal_middleware], root_page=routes.root_page)
     routes.register(app.router)
     async with TestClient(TestServer(app)) as started:
@@ -153,17 +174,17 @@ async def test_other_clients_at_the_root_get_the_shell_as_before(client: TestCli
         assert response.content_type != "text/html", accept
 
 
-@pytest.mark.parametrize(("role", "status"), [("Observer", 403), ("Operator", 200)])
+@pytest.mark.parametrize(("role", "expected"), [("Observer", 403), ("Operator", 200)])
 async def test_the_diagnostics_download_needs_the_diagnose_right(
-    client: TestClient[Any, Any], role: str, status: int
+    client: TestClient[Any, Any], role: str, expected: int
 ) -> None:
     response = await client.get("/status/diagnostics.json", headers={ROLE_HEADER: role})
-    assert response.status == status
-    if status == 200:
+    assert response.status == expected
+    if expected == 200:
         assert "attachment" in response.headers["Content-Disposition"]
         assert (await response.json())["status"] == "serving 4 tags, 1 model, 1 sources down"
     html = await (await client.get("/", headers={**HTML, ROLE_HEADER: role})).text()
-    assert ("diagnostics.json" in html) == (status == 200)
+    assert ("diagnostics.json" in html) == (expected == 200)
 
 
 async def test_assets_come_from_the_package_and_nothing_else_is_served(client: TestClient[Any, Any]) -> None:
@@ -196,3 +217,65 @@ def test_an_expired_certificate_is_shown_as_bad() -> None:
 
     html = page(collect(Expired()), user="someone", can_diagnose=False)
     assert re.search(r'class="bad" id="expiry">[^<]*expired 3 days ago', html)
+
+
+EVENT_DEADLINE_S = 10
+
+
+async def next_event(response: Any) -> tuple[str, Any]:
+    async with asyncio.timeout(EVENT_DEADLINE_S):
+        block = (await response.content.readuntil(b"\n\n")).decode()
+    fields = dict(line.split(": ", 1) for line in block.strip().splitlines())
+    return fields["event"], json.loads(fields["data"])
+
+
+async def test_the_page_hears_every_change_coalesced(
+    client: TestClient[Any, Any], status: StoreStatus
+) -> None:
+    response = await client.get("/status/events")
+    assert response.status == 200 and response.content_type == "text/event-stream"
+    assert await next_event(response) == ("status", {"status": "serving 4 tags, 1 model, 1 sources down"})
+    for step in range(50):
+        status.store.publish(
+            Reading("motor_temperature", 70.0 + step, Quality.Good, 1_765_000_000_000_000_000)
+        )
+    status.store.publish(Reading("alarm_lamp", True, Quality.Good, 1_765_000_000_000_000_000))
+    seen: dict[str, dict[str, str]] = {}
+    events = 0
+    while seen.get("motor_temperature", {}).get("value") != "119" or "alarm_lamp" not in seen:
+        kind, data = await next_event(response)
+        if kind == "tags":
+            events += 1
+            seen.update({row["name"]: row for row in data})
+    assert events <= 2, "fifty changes of a tag at once are one or two updates, not fifty"
+    assert seen["alarm_lamp"] == {
+        "name": "alarm_lamp",
+        "value": "true",
+        "quality": "Good",
+        "severity": "good",
+        "time": "2025-12-06T05:46:40.000Z",
+    }
+    response.close()
+
+
+async def test_a_closed_page_stops_listening(client: TestClient[Any, Any], status: StoreStatus) -> None:
+    response = await client.get("/status/events")
+    await next_event(response)
+    assert status.listeners == 1
+    response.close()
+    async with asyncio.timeout(EVENT_DEADLINE_S):
+        while status.listeners:
+            status.store.publish(Reading("motor_temperature", 1.0))  # the write that finds the page gone
+            await asyncio.sleep(0.3)
+
+
+async def test_open_pages_are_bounded(client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from edge_agent.status_page import events
+
+    monkeypatch.setattr(events, "MAX_STREAMS", 2)
+    opened = [await client.get("/status/events") for _ in range(2)]
+    for response in opened:
+        await next_event(response)
+    assert (await client.get("/status/events")).status == 503
+    for response in opened:
+        response.close()
