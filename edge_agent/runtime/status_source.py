@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edge_agent.config import AlarmOutput
 from edge_agent.identity import PkiLayout
 from edge_agent.status_page import IdentitySummary
 from edge_agent.tags import Reading, TagInfo
@@ -39,6 +40,19 @@ class RuntimeStatus:
 
     def listen(self, listener: Callable[[Reading], None]) -> Callable[[], None]:
         return self._runtime.store.listen(listener)
+
+    async def history(self, tag: str, start_ns: int, end_ns: int) -> Sequence[Reading] | None:
+        store = self._runtime.history
+        if store is None or not store.records(tag):
+            return None
+        return await store.read(tag, start_ns=start_ns, end_ns=end_ns)
+
+    def threshold(self, tag: str) -> float | None:
+        for model in self._runtime.config.models:
+            for output in model.outputs:
+                if isinstance(output, AlarmOutput) and output.from_ == tag:
+                    return output.above
+        return None
 
     def identity(self) -> IdentitySummary | None:
         identity = self._runtime.server.identity

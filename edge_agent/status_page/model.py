@@ -57,6 +57,14 @@ class StatusSource(Protocol):
         """Have ``listener`` called with every new reading; returns what stops it."""
         ...
 
+    async def history(self, tag: str, start_ns: int, end_ns: int) -> Sequence[Reading] | None:
+        """The recorded readings of ``tag`` in the span; None when the tag is not recorded."""
+        ...
+
+    def threshold(self, tag: str) -> float | None:
+        """Where an alarm of a model watching score ``tag`` turns on; None if none does."""
+        ...
+
 
 @dataclass(frozen=True)
 class TagRow:

@@ -14,6 +14,7 @@ from .model import IdentitySummary, ModelRow, PageModel, SourceRow, TagRow
 STATIC = "/status/static"
 DIAGNOSTICS = "/status/diagnostics.json"
 EVENTS = "/status/events"
+HISTORY = "/status/history"
 IDENTITY_WARNING_DAYS = 30
 
 
@@ -26,7 +27,7 @@ def page(model: PageModel, *, user: str, can_diagnose: bool) -> str:
         f"<title>edge-agent: {escape(model.status)}</title>",
         f'<link rel="stylesheet" href="{STATIC}/page.css">',
         f'<script src="{STATIC}/page.js" defer></script>',
-        f'</head><body data-events="{EVENTS}">',
+        f'</head><body data-events="{EVENTS}" data-history="{HISTORY}">',
         f'<header class="{"healthy" if healthy else "unhealthy"}">',
         f'<h1>edge-agent <span class="version">{escape(model.version)}</span></h1>',
         f'<p id="status" class="status">{escape(model.status)}</p>',

@@ -7,15 +7,18 @@ role), the diagnostics download Diagnose (Operator and above).
 from __future__ import annotations
 
 import json
+import time
 from importlib import resources
 
 from aiohttp import web
 
 from ..aas_api.auth import PRINCIPAL
+from ..history import HistoryUnavailableError
 from ..opcua.rights import Right
 from .events import EventStreams
+from .history import WINDOW_S, plot_points
 from .model import StatusSource, collect
-from .render import DIAGNOSTICS, EVENTS, STATIC, page
+from .render import DIAGNOSTICS, EVENTS, HISTORY, STATIC, page
 
 # The page's scripts and styles come from its own origin only, never inline; nothing may frame it.
 SECURITY_HEADERS = {
@@ -73,7 +76,31 @@ class StatusRoutes:
             raise web.HTTPForbidden(reason="the status page's updates need the Read right")
         return await self.streams.stream(request)
 
+    async def history(self, request: web.Request) -> web.StreamResponse:
+        """A tag's last WINDOW_S seconds as plot points, with the alarm threshold of a score."""
+        if Right.READ not in request[PRINCIPAL].rights:
+            raise web.HTTPForbidden(reason="the status page's plots need the Read right")
+        tag = request.match_info["tag"]
+        if tag not in {info.name for info in self._source.tags()}:
+            raise web.HTTPNotFound(reason=f"no tag {tag}")
+        end_ns = time.time_ns()
+        start_ns = end_ns - WINDOW_S * 1_000_000_000
+        try:
+            readings = await self._source.history(tag, start_ns, end_ns)
+        except HistoryUnavailableError as error:
+            raise web.HTTPServiceUnavailable(reason=f"the history cannot be read: {error}") from None
+        body = {
+            "tag": tag,
+            "recorded": readings is not None,
+            "start_ms": start_ns // 1_000_000,
+            "end_ms": end_ns // 1_000_000,
+            "threshold": self._source.threshold(tag),
+            "points": plot_points(readings or (), start_ns=start_ns, end_ns=end_ns),
+        }
+        return web.json_response(body, headers=SECURITY_HEADERS)
+
     def register(self, router: web.UrlDispatcher) -> None:
+        router.add_get(HISTORY + "/{tag}", self.history)
         router.add_get(EVENTS, self.events)
         router.add_get(DIAGNOSTICS, self.diagnostics)
         router.add_get(STATIC + "/{name}", self.asset)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from edge_agent.aas_api.routes import build_app
+from edge_agent.history import HistoryStore
 from edge_agent.quality import Quality
 from edge_agent.status_page import IdentitySummary, StatusRoutes
 from edge_agent.status_page.model import collect
@@ -25,6 +28,7 @@ from edge_agent.status_page.render import page
 from edge_agent.tags import Reading, TagInfo
 from edge_agent.tagstore import TagStore
 from tests.aas_api.double import ROLE_HEADER, principal_middleware
+from tests.support.history import history_config, running_store
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 HOSTILE = '<script>alert("x")</script>'
@@ -45,6 +49,7 @@ class StoreStatus:
         self.store.publish(Reading("motor_temperature", 61.234567, Quality.Good, 1_765_000_000_000_000_000))
         self.store.publish(Reading("alarm_lamp", None, Quality.BadNoCommunication))
         self.listeners = 0
+        self.recorded: HistoryStore | None = None
 
     def diagnostics(self) -> dict[str, Any]:
         return {
@@ -87,6 +92,14 @@ class StoreStatus:
 
     def status(self) -> str:
         return "serving 4 tags, 1 model, 1 sources down"
+
+    async def history(self, tag: str, start_ns: int, end_ns: int) -> Sequence[Reading] | None:
+        if self.recorded is None or tag != "anomaly_score":
+            return None
+        return await self.recorded.read(tag, start_ns=start_ns, end_ns=end_ns)
+
+    def threshold(self, tag: str) -> float | None:
+        return 0.8 if tag == "anomaly_score" else None
 
     def listen(self, listener: Callable[[Reading], None]) -> Callable[[], None]:
         self.listeners += 1
@@ -279,3 +292,34 @@ async def test_open_pages_are_bounded(client: TestClient[Any, Any], monkeypatch:
     assert (await client.get("/status/events")).status == 503
     for response in opened:
         response.close()
+
+
+async def test_a_plot_gets_the_last_ten_minutes_thinned_with_the_alarm_threshold(
+    client: TestClient[Any, Any], status: StoreStatus, tmp_path: Path
+) -> None:
+    async with running_store(history_config(tmp_path)) as recorded:
+        status.recorded = recorded
+        now = time.time_ns()
+        second = 1_000_000_000
+        # An hour at 10 Hz would be 36,000 points; the last 10 minutes are asked for, at most 600 sent.
+        for step in range(0, 12 * 60 * 10):
+            stamp = now - 12 * 60 * second + step * second // 10
+            quality = Quality.BadNoCommunication if step == 12 * 60 * 10 - 1 else Quality.Good
+            recorded.append(Reading("anomaly_score", step / 7200, quality, stamp))
+        await recorded.flush()
+        answer = await (await client.get("/status/history/anomaly_score")).json()
+    assert answer["recorded"] is True and answer["threshold"] == 0.8
+    points = answer["points"]
+    assert 590 <= len(points) <= 600
+    assert all(answer["start_ms"] <= point[0] <= answer["end_ms"] for point in points)
+    assert [point[0] for point in points] == sorted(point[0] for point in points)
+    assert points[-1][1:] == [None, "bad"]  # a Bad reading is a gap in the line, not a zero
+    assert points[-2][2] == "good" and 0.9 < points[-2][1] < 1.0
+
+
+async def test_a_tag_without_history_plots_nothing_and_unknown_tags_are_404(
+    client: TestClient[Any, Any],
+) -> None:
+    answer = await (await client.get("/status/history/motor_temperature")).json()
+    assert answer["recorded"] is False and answer["points"] == [] and answer["threshold"] is None
+    assert (await client.get("/status/history/no_such_tag")).status == 404
