@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test test-fast lint bench soak clean systemd-tools mosquitto-tools sparkplug-proto ns0
+.PHONY: demo test test-fast lint bench soak clean systemd-tools mosquitto-tools browser-tools sparkplug-proto ns0
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,16 @@ mosquitto-tools:
 		$$sudo apt-get update -qq && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mosquitto; }
 
-test: $(TEST_STAMP) $(INTEROP_STAMP) systemd-tools mosquitto-tools
+# Chromium, the browser the page tests (tests/support/browser.py) drive through Playwright, from the
+# distribution's package when it is missing (Debian/Ubuntu; as root, else through sudo). Playwright's own
+# browser download is never used: it needs a host that the CI's network does not reach.
+browser-tools:
+	@[ -x /usr/bin/chromium ] || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+test: $(TEST_STAMP) $(INTEROP_STAMP) systemd-tools mosquitto-tools browser-tools
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The inner loop: everything but the interop, systemd and slow tests (tests/conftest.py marks them).

@@ -1,7 +1,8 @@
 """Markers by room, so that `make test-fast` can leave out what needs other stacks or takes long.
 
 `make test` runs everything; `make test-fast` runs what is not marked ``interop`` (another OPC UA stack,
-Node.js), ``systemd`` (the service's own tools and processes) or ``slow`` (whole agent processes, wheels).
+Node.js, a real browser), ``systemd`` (the service's own tools and processes) or ``slow`` (whole agent
+processes, wheels).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 MARKERS = {
-    "interop": "talks to an independent peer on another stack (node-opcua, asyncua's tools)",
+    "interop": "talks to an independent peer on another stack (node-opcua, asyncua's tools, Chromium)",
     "systemd": "runs systemd's tools or the agent as a service",
     "slow": "starts whole agent processes, builds packages, or runs for many seconds by design",
 }
-MARKED_ROOMS = {"interop": "interop", "systemd": "systemd", "e2e": "slow"}
+MARKED_ROOMS = {"interop": "interop", "browser": "interop", "systemd": "systemd", "e2e": "slow"}
 SLOW_MODULES = {"test_packaging.py"}
 
 

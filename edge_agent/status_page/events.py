@@ -42,6 +42,8 @@ def tag_event(rows: list[TagRow]) -> bytes:
             "quality": row.quality.name,
             "severity": row.severity,
             "time": row.source_time,
+            "number": row.number,
+            "time_ms": row.time_ms,
         }
         for row in rows
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..tags import Reading
+from .model import plotted
 
 WINDOW_S = 600
 """How far back a plot reaches: the last 10 minutes."""
@@ -26,7 +27,6 @@ def plot_points(readings: Sequence[Reading], *, start_ns: int, end_ns: int) -> l
 
 
 def _point(reading: Reading) -> list[object]:
-    value = reading.value
-    number = None if reading.quality.is_bad or value is None or isinstance(value, str) else float(value)
+    number = plotted(reading)
     severity = "good" if reading.quality.is_good else ("bad" if reading.quality.is_bad else "uncertain")
     return [reading.source_time_ns // 1_000_000, number, severity]

@@ -77,6 +77,9 @@ class TagRow:
     writable: bool
     data_type: str
     description: str
+    number: float | None = None
+    """The value as a plot draws it (booleans 0 and 1); None for text, nothing, or a Bad reading."""
+    time_ms: int | None = None
 
     @property
     def severity(self) -> str:
@@ -167,7 +170,17 @@ def tag_row(info: TagInfo, reading: Reading | None) -> TagRow:
         writable=info.writable,
         data_type=info.data_type,
         description=info.description,
+        number=plotted(reading),
+        time_ms=reading.source_time_ns // 1_000_000 if reading is not None else None,
     )
+
+
+def plotted(reading: Reading | None) -> float | None:
+    """What a plot draws for ``reading``: numbers, booleans as 0 and 1; a gap for text, nothing or Bad."""
+    if reading is None or reading.quality.is_bad:
+        return None
+    value = reading.value
+    return None if value is None or isinstance(value, str) else float(value)
 
 
 def format_value(value: object) -> str:

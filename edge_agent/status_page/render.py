@@ -16,6 +16,7 @@ DIAGNOSTICS = "/status/diagnostics.json"
 EVENTS = "/status/events"
 HISTORY = "/status/history"
 IDENTITY_WARNING_DAYS = 30
+PLOT_WIDTH, PLOT_HEIGHT = 120, 24
 
 
 def page(model: PageModel, *, user: str, can_diagnose: bool) -> str:
@@ -39,7 +40,10 @@ def page(model: PageModel, *, user: str, can_diagnose: bool) -> str:
         _sources(model.sources),
         _models(model.models),
         _tags(model.tags),
-        "</main></body></html>",
+        '</main><dialog id="chart"><h2 id="chart-title"></h2>'
+        '<canvas id="chart-canvas" width="720" height="300"></canvas>'
+        '<p id="chart-range"></p><form method="dialog"><button>Close</button></form></dialog>',
+        "</body></html>",
     ]
     return "\n".join(part for part in parts if part)
 
@@ -108,20 +112,29 @@ def _models(models: Iterable[ModelRow]) -> str:
 
 def _tags(tags: Iterable[TagRow]) -> str:
     rows = [
-        f'<tr data-tag="{escape(t.name)}"><td title="{escape(t.description)}">{escape(t.name)}</td>'
+        f'<tr data-tag="{escape(t.name)}"{_plot_seed(t)}>'
+        f'<td title="{escape(t.description)}">{escape(t.name)}</td>'
         f'<td>{escape(t.source)}</td><td class="value">{escape(t.value)}</td><td>{escape(t.unit)}</td>'
         f'<td class="quality {t.severity}">{t.quality.name}</td>'
-        f'<td class="time">{escape(t.source_time)}</td></tr>'
+        f'<td class="time">{escape(t.source_time)}</td>'
+        f'<td class="plot"><canvas width="{PLOT_WIDTH}" height="{PLOT_HEIGHT}" '
+        f'aria-label="{escape(t.name)}, last 10 minutes"></canvas></td></tr>'
         for t in tags
     ]
-    table = _table(
-        "tags", "Tags", ("tag", "source", "value", "unit", "quality", "source time"), rows, "No tags."
-    )
+    headings = ("tag", "source", "value", "unit", "quality", "source time", "last 10 min")
+    table = _table("tags", "Tags", headings, rows, "No tags.")
     # The filter needs page.js; hidden until it runs, so a page without scripts shows no dead control.
     search = (
         '<p><input id="filter" type="search" placeholder="filter tags" aria-label="filter tags" hidden></p>'
     )
     return table.replace("<h2>Tags</h2>", f"<h2>Tags</h2>{search}", 1)
+
+
+def _plot_seed(row: TagRow) -> str:
+    """The reading the plot starts from before any history or update arrives (the value holds till then)."""
+    if row.number is None or row.time_ms is None:
+        return ""
+    return f' data-number="{row.number!r}" data-time="{row.time_ms}"'
 
 
 def _table(section: str, title: str, headings: Iterable[str], rows: list[str], empty: str) -> str:

@@ -163,10 +163,11 @@ async def test_the_page_shows_sources_models_and_every_tag(client: TestClient[An
         r'data-model="pump_health">.*?anomaly_score = .*?<td>12</td><td>0.75 ms</td><td>1</td>', html
     )
     assert "pump_health_invocations =" not in html  # a statistic, not a conclusion of the model
-    rows = re.findall(r'<tr data-tag="([^"]+)">', html)
+    rows = re.findall(r'<tr data-tag="([^"]+)"[^>]*>', html)
     assert rows == ["motor_temperature", "alarm_lamp", "anomaly_score", "pump_health_invocations"]
     assert re.search(
-        r'data-tag="motor_temperature">.*?<td class="value">61.23</td><td>degC</td>'
+        r'data-tag="motor_temperature" data-number="61.234567" data-time="1765000000000">'
+        r'.*?<td class="value">61.23</td><td>degC</td>'
         r'<td class="quality good">Good</td><td class="time">2025-12-06T05:46:40.000Z</td>',
         html,
     )
@@ -253,7 +254,7 @@ async def test_the_page_hears_every_change_coalesced(
             Reading("motor_temperature", 70.0 + step, Quality.Good, 1_765_000_000_000_000_000)
         )
     status.store.publish(Reading("alarm_lamp", True, Quality.Good, 1_765_000_000_000_000_000))
-    seen: dict[str, dict[str, str]] = {}
+    seen: dict[str, dict[str, Any]] = {}
     events = 0
     while seen.get("motor_temperature", {}).get("value") != "119" or "alarm_lamp" not in seen:
         kind, data = await next_event(response)
@@ -267,6 +268,8 @@ async def test_the_page_hears_every_change_coalesced(
         "quality": "Good",
         "severity": "good",
         "time": "2025-12-06T05:46:40.000Z",
+        "number": 1.0,
+        "time_ms": 1_765_000_000_000,
     }
     response.close()
 

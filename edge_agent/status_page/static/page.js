@@ -48,6 +48,162 @@ function showTag(update) {
   }
 }
 
+// Plots: each tag's last 10 minutes, from the history on first sight of its row, then from live updates.
+const WINDOW_MS = 10 * 60 * 1000;
+const COLOURS = { line: "#1f5fa8", threshold: "#b3261e", bad: "#b3261e", axis: "#6b7280" };
+const series = new Map();
+let chartTag = null;
+
+async function loadSeries(tag) {
+  const url = `${document.body.dataset.history}/${encodeURIComponent(tag)}`;
+  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!response.ok) {
+    return;
+  }
+  const history = await response.json();
+  const known = series.get(tag);
+  const live = known ? known.points : [];
+  const points = history.points.concat(live.filter((point) => point[0] > history.end_ms));
+  series.set(tag, { points, threshold: history.threshold, loaded: true });
+  drawTag(tag);
+}
+
+function addPoint(update) {
+  const known = series.get(update.name);
+  if (!known || update.time_ms === null) {
+    return;
+  }
+  known.points.push([update.time_ms, update.number, update.severity]);
+  const oldest = update.time_ms - WINDOW_MS;
+  while (known.points.length && known.points[0][0] < oldest) {
+    known.points.shift();
+  }
+  drawTag(update.name);
+}
+
+function drawTag(tag) {
+  const known = series.get(tag);
+  if (!known) {
+    return;
+  }
+  for (const element of elementsOf.get(tag) || []) {
+    const canvas = element.querySelector("canvas");
+    if (canvas) {
+      drawPlot(canvas, known, false);
+    }
+  }
+  if (chartTag === tag) {
+    drawPlot(document.getElementById("chart-canvas"), known, true);
+  }
+}
+
+function drawPlot(canvas, data, withAxes) {
+  const context = canvas.getContext("2d");
+  const width = canvas.width;
+  const height = canvas.height;
+  const pad = withAxes ? 40 : 2;
+  context.clearRect(0, 0, width, height);
+  const values = data.points.map((point) => point[1]).filter((value) => value !== null);
+  if (data.threshold !== null && data.threshold !== undefined) {
+    values.push(data.threshold);
+  }
+  if (!values.length) {
+    return;
+  }
+  let low = Math.min(...values);
+  let high = Math.max(...values);
+  if (high === low) {
+    high += 1;
+    low -= 1;
+  }
+  // Values hold until they change: the line runs on to now. The plot spans what it has, up to 10 minutes.
+  const end = Math.max(Date.now(), data.points.length ? data.points[data.points.length - 1][0] : 0);
+  const first = data.points.length ? data.points[0][0] : end;
+  const start = Math.max(end - WINDOW_MS, Math.min(first, end - 1000));
+  const x = (time) => pad + ((time - start) / (end - start)) * (width - 2 * pad);
+  const y = (value) => height - pad - ((value - low) / (high - low)) * (height - 2 * pad);
+  if (data.threshold !== null && data.threshold !== undefined) {
+    context.strokeStyle = COLOURS.threshold;
+    context.setLineDash([4, 3]);
+    context.beginPath();
+    context.moveTo(pad, y(data.threshold));
+    context.lineTo(width - pad, y(data.threshold));
+    context.stroke();
+    context.setLineDash([]);
+  }
+  context.strokeStyle = COLOURS.line;
+  context.lineWidth = withAxes ? 2 : 1;
+  context.beginPath();
+  // A value holds until the next one (by-exception data): steps, not slopes; a Bad reading is a gap.
+  let previous = null;
+  for (const [time, value] of data.points) {
+    if (value === null) {
+      previous = null;
+      continue;
+    }
+    if (previous === null) {
+      context.moveTo(x(time), y(value));
+    } else {
+      context.lineTo(x(time), y(previous));
+      context.lineTo(x(time), y(value));
+    }
+    previous = value;
+  }
+  const last = data.points[data.points.length - 1];
+  if (last && last[1] !== null) {
+    context.lineTo(x(end), y(last[1]));
+  }
+  context.stroke();
+  if (withAxes) {
+    context.fillStyle = COLOURS.axis;
+    context.font = "12px sans-serif";
+    context.fillText(String(Number(high.toPrecision(4))), 2, pad);
+    context.fillText(String(Number(low.toPrecision(4))), 2, height - pad);
+    const span = (end - start) / 1000;
+    context.fillText(span < 120 ? `-${Math.round(span)} s` : `-${Math.round(span / 60)} min`, pad, height - 8);
+    context.fillText("now", width - pad - 20, height - 8);
+  }
+}
+
+function openChart(tag) {
+  const dialog = document.getElementById("chart");
+  if (!dialog || !dialog.showModal) {
+    return;
+  }
+  chartTag = tag;
+  document.getElementById("chart-title").textContent = tag;
+  const known = series.get(tag);
+  const threshold = known && known.threshold !== null ? `; alarm above ${known.threshold}` : "";
+  document.getElementById("chart-range").textContent = `last 10 minutes${threshold}`;
+  dialog.showModal();
+  drawTag(tag);
+}
+
+function watchPlots() {
+  const seen = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const tag = entry.target.closest("[data-tag]").dataset.tag;
+      if (entry.isIntersecting && !series.has(tag)) {
+        const row = entry.target.closest("tr");
+        const seed = row.dataset.time ? [[Number(row.dataset.time), Number(row.dataset.number), "good"]] : [];
+        series.set(tag, { points: seed, threshold: null, loaded: false });
+        drawTag(tag);
+        loadSeries(tag);
+      }
+    }
+  });
+  for (const canvas of document.querySelectorAll("#tags canvas")) {
+    seen.observe(canvas);
+    canvas.addEventListener("click", () => openChart(canvas.closest("[data-tag]").dataset.tag));
+  }
+  const dialog = document.getElementById("chart");
+  if (dialog) {
+    dialog.addEventListener("close", () => {
+      chartTag = null;
+    });
+  }
+}
+
 function showStatus(status) {
   const line = document.getElementById("status");
   if (line) {
@@ -64,6 +220,7 @@ function listen() {
   events.addEventListener("tags", (event) => {
     for (const update of JSON.parse(event.data)) {
       showTag(update);
+      addPoint(update);
     }
   });
   events.addEventListener("status", (event) => showStatus(JSON.parse(event.data).status));
@@ -78,5 +235,6 @@ document.addEventListener("DOMContentLoaded", () => {
     input.addEventListener("input", () => filterTags(input));
   }
   indexTags();
+  watchPlots();
   listen();
 });
