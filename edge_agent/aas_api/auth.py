@@ -28,6 +28,7 @@ from ..identity.users import UserStore
 from ..opcua.rights import ROLE_RIGHTS, Right, roles_of
 from ..opcua.security import NO_USER_STORE, UNKNOWN_CERTIFICATE, WRONG_CREDENTIALS, LoginGuard, locked_out
 from .model import Principal
+from .sessions import COOKIE, Session, SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ CREDENTIAL_CACHE_S = 60.0
 REALM = 'Basic realm="edge-agent", charset="UTF-8"'
 PRINCIPAL = web.RequestKey("principal", Principal)
 """The request key under which handlers find the Principal."""
+SESSION = web.RequestKey("session", Session)
+"""The request key of the browser session a request came with, when it came with one."""
 
 ANONYMOUS = Principal("anonymous", frozenset({"Observer"}), ROLE_RIGHTS["Observer"])
 
@@ -65,9 +68,26 @@ class Authenticator:
         self._anonymous_read = anonymous_read
         self._clock = clock
         self._remembered: dict[bytes, _Remembered] = {}
+        self.sessions = SessionStore(clock)
+        self.open_paths: tuple[str, ...] = ()
+        """Path prefixes served without credentials."""
+        self.login_page: str | None = None
+        """Where a browser without credentials is sent."""
+
+    def users_signature(self) -> object:
+        return self._users.signature() if self._users is not None else None
+
+    def session_of(self, request: web.Request) -> Session | None:
+        """The browser session the request's cookie names, if it is live."""
+        token = request.cookies.get(COOKIE)
+        return self.sessions.find(token, self.users_signature()) if token else None
 
     async def principal(self, request: web.Request) -> tuple[Principal | None, str]:
         """The request's principal, or None and why not (for the log and the 401)."""
+        session = self.session_of(request)
+        if session is not None:
+            request[SESSION] = session
+            return session.principal, ""
         peer = request.remote or "?"
         certificate = _client_certificate(request)
         if certificate is not None:
@@ -115,7 +135,11 @@ class Authenticator:
         credentials = _basic_credentials(header)
         if credentials is None:
             return None, "the Authorization header is not HTTP Basic credentials"
-        name, password = credentials
+        return await self.login(*credentials, peer)
+
+    async def login(self, name: str, password: str, peer: str) -> tuple[Principal | None, str]:
+        """The principal of ``name`` if ``password`` is theirs, or None and why not; locked out after
+        repeated failures (with OPC UA), audited."""
         key = b"basic:" + hashlib.sha256(f"{name}\0{password}".encode()).digest()
         if (remembered := self._recall(key)) is not None:
             return remembered, ""
@@ -162,13 +186,20 @@ class Authenticator:
         return principal, ""
 
     def middleware(self, refuse: Refusal) -> Callable[..., Awaitable[web.StreamResponse]]:
-        """An aiohttp middleware that puts the principal on each request, or answers 401."""
+        """An aiohttp middleware that puts the principal on each request, or answers 401.
+
+        Paths in ``open_paths`` (the login form, the page's assets) are served to anyone; a browser that
+        asks for a page without credentials is sent to the login form when there is one."""
 
         @web.middleware
         async def authenticate(
             request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
         ) -> web.StreamResponse:
             principal, reason = await self.principal(request)
+            if principal is None and request.path.startswith(self.open_paths):
+                return await handler(request)
+            if principal is None and self.login_page is not None and wants_html(request):
+                raise web.HTTPSeeOther(self.login_page)
             if principal is None:
                 log.info("refused an HTTP request from %s: %s", request.remote, reason)
                 response = refuse(401, reason)
@@ -207,3 +238,9 @@ def _client_certificate(request: web.Request) -> bytes | None:
         return None
     der = ssl_object.getpeercert(binary_form=True)
     return der or None
+
+
+def wants_html(request: web.Request) -> bool:
+    """Whether the request asks for HTML before anything else, as browsers do (``text/html,...``)."""
+    first = request.headers.get("Accept", "").split(",", 1)[0]
+    return first.split(";", 1)[0].strip().lower() == "text/html"

@@ -89,9 +89,9 @@ class LiveShell:
                 element.value = shown
                 self._version += 1
 
-    async def write(self, tag: str, value: TagValue, principal: Principal) -> Quality:
+    async def write(self, tag: str, value: TagValue, principal: Principal, via: str = "aas-api") -> Quality:
         quality = await self._write(tag, value, principal)
-        audit("write", who=principal.who, via="aas-api", tag=tag, value=value, result=quality.name)
+        audit("write", who=principal.who, via=via, tag=tag, value=value, result=quality.name)
         return quality
 
     async def _write(self, tag: str, value: TagValue, principal: Principal) -> Quality:

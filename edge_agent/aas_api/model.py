@@ -50,7 +50,7 @@ class ShellModel(Protocol):
         to its tag's current value."""
         ...
 
-    async def write(self, tag: str, value: TagValue, principal: Principal) -> Quality:
+    async def write(self, tag: str, value: TagValue, principal: Principal, via: str = "aas-api") -> Quality:
         """Send a write of a live property's tag to the device through the tag store, audited; the
         device's answer. BadUserAccessDenied for a principal without the WRITE right, BadNotWritable for a
         tag that is not writable, BadTypeMismatch/BadOutOfRange for a value the tag cannot take."""

@@ -33,6 +33,7 @@ from aas_core3 import types as aas
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from .auth import wants_html
 from .ids import decode_id
 from .model import ShellModel
 from .paging import DEFAULT_MAX_PAGE, paged
@@ -71,12 +72,6 @@ def build_app(
     app = web.Application(middlewares=stack, client_max_size=client_max_size)
     Api(model, max_page, root_page).register(app.router)
     return app
-
-
-def wants_html(request: web.Request) -> bool:
-    """Whether the request asks for HTML before anything else, as browsers do (``text/html,...``)."""
-    first = request.headers.get("Accept", "").split(",", 1)[0]
-    return first.split(";", 1)[0].strip().lower() == "text/html"
 
 
 @web.middleware

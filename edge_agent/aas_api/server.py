@@ -99,7 +99,11 @@ class AasApiServer:
                 "INSECURE: anonymous requests may read the AAS API on %s (aas_api.insecure.anonymous_read)",
                 config.listen,
             )
-        status_routes = StatusRoutes(self._status) if self._status is not None else None
+        status_routes = (
+            StatusRoutes(self._status, self._authenticator, self.shell.write)
+            if self._status is not None
+            else None
+        )
         app = build_app(
             self.shell,
             middlewares=[self.guard.middleware, self._authenticator.middleware(error_response)],
@@ -108,7 +112,7 @@ class AasApiServer:
             root_page=status_routes.root_page if status_routes is not None else None,
         )
         if status_routes is not None:
-            status_routes.register(app.router)
+            status_routes.attach(app)
         runner = web.AppRunner(
             app,
             handle_signals=False,

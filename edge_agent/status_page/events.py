@@ -61,8 +61,18 @@ class EventStreams:
         self._source = source
         self._headers = headers
         self.open = 0
+        self._closing = False
+        self._wakers: set[asyncio.Event] = set()
+
+    async def close(self, app: object = None) -> None:
+        """End every open stream now (the server stops: it would otherwise wait for browsers to leave)."""
+        self._closing = True
+        for waker in self._wakers:
+            waker.set()
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
+        if self._closing:
+            raise web.HTTPServiceUnavailable(reason="the agent is stopping")
         if self.open >= MAX_STREAMS:
             raise web.HTTPServiceUnavailable(reason=f"{MAX_STREAMS} status pages are open already")
         infos = {info.name: info for info in self._source.tags()}
@@ -77,6 +87,7 @@ class EventStreams:
             headers={**self._headers, "Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
         )
         self.open += 1
+        self._wakers.add(changed)
         unlisten = self._source.listen(heard)
         try:
             await response.prepare(request)
@@ -85,6 +96,8 @@ class EventStreams:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(STATUS_EVERY_S):
                         await changed.wait()
+                if self._closing:
+                    break
                 if not changed.is_set():
                     await response.write(status_event(self._source.status()))
                     continue
@@ -99,4 +112,6 @@ class EventStreams:
             return response
         finally:
             unlisten()
+            self._wakers.discard(changed)
             self.open -= 1
+        return response

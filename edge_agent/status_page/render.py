@@ -12,6 +12,8 @@ from html import escape
 from .model import IdentitySummary, ModelRow, PageModel, SourceRow, TagRow
 
 STATIC = "/status/static"
+LOGOUT = "/status/logout"
+TAGS = "/status/tags"
 DIAGNOSTICS = "/status/diagnostics.json"
 EVENTS = "/status/events"
 HISTORY = "/status/history"
@@ -19,7 +21,11 @@ IDENTITY_WARNING_DAYS = 30
 PLOT_WIDTH, PLOT_HEIGHT = 120, 24
 
 
-def page(model: PageModel, *, user: str, can_diagnose: bool) -> str:
+def page(
+    model: PageModel, *, user: str, can_diagnose: bool, csrf: str | None = None, can_write: bool = False
+) -> str:
+    """The page for ``user``; ``csrf`` is their session's token (signed in with the form), and the
+    writable tags get controls only when they also ``can_write``."""
     healthy = all(source.up for source in model.sources) and all(m.state == "loaded" for m in model.models)
     parts = [
         "<!doctype html>",
@@ -35,11 +41,13 @@ def page(model: PageModel, *, user: str, can_diagnose: bool) -> str:
         f'<p class="meta">up {_duration(model.uptime_s)} · signed in as {escape(user)}'
         f" · as of {model.now.isoformat(timespec='seconds').replace('+00:00', 'Z')}",
         f' · <a href="{DIAGNOSTICS}" download>diagnostics (JSON)</a>' if can_diagnose else "",
-        "</p></header><main>",
+        "</p>",
+        _sign_out(csrf),
+        "</header><main>",
         _identity(model.identity, model),
         _sources(model.sources),
         _models(model.models),
-        _tags(model.tags),
+        _tags(model.tags, csrf if can_write else None),
         '</main><dialog id="chart"><h2 id="chart-title"></h2>'
         '<canvas id="chart-canvas" width="720" height="300"></canvas>'
         '<p id="chart-range"></p><form method="dialog"><button>Close</button></form></dialog>',
@@ -110,7 +118,38 @@ def _models(models: Iterable[ModelRow]) -> str:
     )
 
 
-def _tags(tags: Iterable[TagRow]) -> str:
+def _sign_out(csrf: str | None) -> str:
+    if csrf is None:
+        return ""
+    return (
+        f'<form method="post" action="{LOGOUT}" class="sign-out">'
+        f'<input type="hidden" name="csrf" value="{escape(csrf)}"><button>Sign out</button></form>'
+    )
+
+
+def _control(row: TagRow, csrf: str | None) -> str:
+    """A writable tag's control: a switch for a boolean, a field for others; nothing without rights."""
+    if csrf is None:
+        return ""
+    if not row.writable:
+        return "<td></td>"
+    hidden = f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+    if row.data_type == "bool":
+        target = "false" if row.value == "true" else "true"
+        label = "off" if target == "false" else "on"
+        field = f'<input type="hidden" name="value" value="{target}"><button>switch {label}</button>'
+    else:
+        field = (
+            f'<input name="value" value="{escape(row.value)}" size="8" '
+            f'aria-label="new value of {escape(row.name)}"><button>set</button>'
+        )
+    return (
+        f'<td><form method="post" action="{TAGS}/{escape(row.name)}" class="write" '
+        f'data-type="{row.data_type}">{hidden}{field}<span class="result"></span></form></td>'
+    )
+
+
+def _tags(tags: Iterable[TagRow], csrf: str | None = None) -> str:
     rows = [
         f'<tr data-tag="{escape(t.name)}"{_plot_seed(t)}>'
         f'<td title="{escape(t.description)}">{escape(t.name)}</td>'
@@ -118,10 +157,12 @@ def _tags(tags: Iterable[TagRow]) -> str:
         f'<td class="quality {t.severity}">{t.quality.name}</td>'
         f'<td class="time">{escape(t.source_time)}</td>'
         f'<td class="plot"><canvas width="{PLOT_WIDTH}" height="{PLOT_HEIGHT}" '
-        f'aria-label="{escape(t.name)}, last 10 minutes"></canvas></td></tr>'
+        f'aria-label="{escape(t.name)}, last 10 minutes"></canvas></td>{_control(t, csrf)}</tr>'
         for t in tags
     ]
-    headings = ("tag", "source", "value", "unit", "quality", "source time", "last 10 min")
+    headings: tuple[str, ...] = ("tag", "source", "value", "unit", "quality", "source time", "last 10 min")
+    if csrf is not None:
+        headings += ("switch",)
     table = _table("tags", "Tags", headings, rows, "No tags.")
     # The filter needs page.js; hidden until it runs, so a page without scripts shows no dead control.
     search = (

@@ -12,13 +12,15 @@ from importlib import resources
 
 from aiohttp import web
 
-from ..aas_api.auth import PRINCIPAL
+from ..aas_api.auth import PRINCIPAL, SESSION, Authenticator
 from ..history import HistoryUnavailableError
 from ..opcua.rights import Right
 from .events import EventStreams
 from .history import WINDOW_S, plot_points
+from .login import LOGIN, LoginRoutes
 from .model import StatusSource, collect
 from .render import DIAGNOSTICS, EVENTS, HISTORY, STATIC, page
+from .writes import Writer, WriteRoutes
 
 # The page's scripts and styles come from its own origin only, never inline; nothing may frame it.
 SECURITY_HEADERS = {
@@ -38,17 +40,27 @@ ASSET_CACHE_S = 3600
 class StatusRoutes:
     """The page over ``source``; ``root_page`` is what the HTTP face answers a browser at ``/``."""
 
-    def __init__(self, source: StatusSource) -> None:
+    def __init__(self, source: StatusSource, authenticator: Authenticator, write: Writer) -> None:
         self._source = source
         self._assets = {name: _asset(name) for name in ASSETS}
         self.streams = EventStreams(source, SECURITY_HEADERS)
+        self._login = LoginRoutes(authenticator, SECURITY_HEADERS)
+        self._writes = WriteRoutes(lambda: list(source.tags()), write)
+        # The login form and the assets it uses are open to anyone; a browser without a login goes there.
+        authenticator.open_paths = (LOGIN, STATIC + "/")
+        authenticator.login_page = LOGIN
 
     async def root_page(self, request: web.Request) -> web.StreamResponse:
         principal = request[PRINCIPAL]
         if Right.READ not in principal.rights:
             raise web.HTTPForbidden(reason="reading the status page needs the Read right")
+        session = request.get(SESSION)
         html = page(
-            collect(self._source), user=principal.name, can_diagnose=Right.DIAGNOSE in principal.rights
+            collect(self._source),
+            user=principal.name,
+            can_diagnose=Right.DIAGNOSE in principal.rights,
+            csrf=session.csrf if session is not None else None,
+            can_write=Right.WRITE in principal.rights,
         )
         return web.Response(text=html, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
 
@@ -99,7 +111,12 @@ class StatusRoutes:
         }
         return web.json_response(body, headers=SECURITY_HEADERS)
 
-    def register(self, router: web.UrlDispatcher) -> None:
+    def attach(self, app: web.Application) -> None:
+        """Add the page's routes to ``app``; its open streams end when the app shuts down."""
+        app.on_shutdown.append(self.streams.close)
+        router = app.router
+        self._login.register(router)
+        self._writes.register(router)
         router.add_get(HISTORY + "/{tag}", self.history)
         router.add_get(EVENTS, self.events)
         router.add_get(DIAGNOSTICS, self.diagnostics)

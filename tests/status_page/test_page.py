@@ -10,7 +10,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,97 +19,21 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from edge_agent.aas_api.auth import Authenticator
+from edge_agent.aas_api.model import Principal, TagValue
+from edge_agent.aas_api.results import error_response
 from edge_agent.aas_api.routes import build_app
-from edge_agent.history import HistoryStore
+from edge_agent.identity.users import UserStore
+from edge_agent.opcua.security import LoginGuard
 from edge_agent.quality import Quality
 from edge_agent.status_page import IdentitySummary, StatusRoutes
 from edge_agent.status_page.model import collect
 from edge_agent.status_page.render import page
-from edge_agent.tags import Reading, TagInfo
-from edge_agent.tagstore import TagStore
-from tests.aas_api.double import ROLE_HEADER, principal_middleware
+from edge_agent.tags import Reading
 from tests.support.history import history_config, running_store
+from tests.support.status_page import HOSTILE, PASSWORD, StoreStatus, basic, users_file
 
-HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
-HOSTILE = '<script>alert("x")</script>'
-
-
-class StoreStatus:
-    """A status source over a real tag store, with the diagnostics a runtime of two sources would give."""
-
-    def __init__(self) -> None:
-        self.store = TagStore(
-            [
-                TagInfo("motor_temperature", "pump_plc", "float", unit="degC"),
-                TagInfo("alarm_lamp", "panel", "bool", writable=True, description=HOSTILE),
-                TagInfo("anomaly_score", "pump_health", "float"),
-                TagInfo("pump_health_invocations", "pump_health", "int"),
-            ]
-        )
-        self.store.publish(Reading("motor_temperature", 61.234567, Quality.Good, 1_765_000_000_000_000_000))
-        self.store.publish(Reading("alarm_lamp", None, Quality.BadNoCommunication))
-        self.listeners = 0
-        self.recorded: HistoryStore | None = None
-
-    def diagnostics(self) -> dict[str, Any]:
-        return {
-            "versions": {"edge-agent": "9.9.9"},
-            "uptime_s": 3723.0,
-            "status": "serving 4 tags, 1 model, 1 sources down",
-            "sources": [
-                {
-                    "name": "pump_plc",
-                    "driver": "modbus",
-                    "tags": 1,
-                    "qualities": {"Good": 1},
-                    "devices": [{"cycles": 40, "failed_cycles": 2}],
-                },
-                {"name": "panel", "driver": "gpio", "tags": 1, "qualities": {"BadNoCommunication": 1}},
-            ],
-            "models": [
-                {
-                    "name": "pump_health",
-                    "state": "loaded",
-                    "invocations": 12,
-                    "overruns": 1,
-                    "failures": 0,
-                    "latency_ms": {"p50": 0.2, "p99": 0.75, "mean": 0.3, "max": 1.0},
-                }
-            ],
-        }
-
-    def tags(self) -> Sequence[TagInfo]:
-        return self.store.tags
-
-    def readings(self) -> Mapping[str, Reading]:
-        return self.store.snapshot()
-
-    def identity(self) -> IdentitySummary | None:
-        return IdentitySummary("CN=edge-agent@test", datetime.now(UTC) + timedelta(days=20, hours=1), 2, 1, 0)
-
-    def model_outputs(self) -> Mapping[str, Sequence[str]]:
-        return {"pump_health": ["anomaly_score"]}
-
-    def status(self) -> str:
-        return "serving 4 tags, 1 model, 1 sources down"
-
-    async def history(self, tag: str, start_ns: int, end_ns: int) -> Sequence[Reading] | None:
-        if self.recorded is None or tag != "anomaly_score":
-            return None
-        return await self.recorded.read(tag, start_ns=start_ns, end_ns=end_ns)
-
-    def threshold(self, tag: str) -> float | None:
-        return 0.8 if tag == "anomaly_score" else None
-
-    def listen(self, listener: Callable[[Reading], None]) -> Callable[[], None]:
-        self.listeners += 1
-        unlisten = self.store.listen(listener)
-
-        def stop() -> None:
-            self.listeners -= 1
-            unlisten()
-
-        return stop
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
 @pytest.fixture
@@ -117,11 +41,38 @@ def status() -> StoreStatus:
     return StoreStatus()
 
 
+OPERATOR = basic("Operator")
+
+
+@pytest.fixture(scope="module")
+def users(tmp_path_factory: pytest.TempPathFactory) -> UserStore:
+    return users_file(tmp_path_factory.mktemp("users"))
+
+
+class RecordingWrites:
+    def __init__(self) -> None:
+        self.written: list[tuple[str, TagValue, str, str]] = []
+
+    async def __call__(self, tag: str, value: TagValue, principal: Principal, via: str) -> Quality:
+        self.written.append((tag, value, principal.name, via))
+        return Quality.Good
+
+
 @pytest.fixture
-async def client(status: StoreStatus) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    routes = StatusRoutes(status)
-    app = build_app(_no_shell(), middlewares=[principal_middleware], root_page=routes.root_page)
-    routes.register(app.router)
+def writes() -> RecordingWrites:
+    return RecordingWrites()
+
+
+@pytest.fixture
+async def client(
+    status: StoreStatus, users: UserStore, writes: RecordingWrites
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    authenticator = Authenticator(users, LoginGuard(), anonymous_read=False)
+    routes = StatusRoutes(status, authenticator, writes)
+    app = build_app(
+        _no_shell(), middlewares=[authenticator.middleware(error_response)], root_page=routes.root_page
+    )
+    routes.attach(app)
     async with TestClient(TestServer(app)) as started:
         yield started
 
@@ -139,7 +90,7 @@ def text_of(html: str, element_id: str) -> str:
 async def test_a_browser_at_the_root_gets_the_page_with_its_security_policy(
     client: TestClient[Any, Any],
 ) -> None:
-    response = await client.get("/", headers=HTML)
+    response = await client.get("/", headers={**BROWSER, **OPERATOR})
     assert response.status == 200
     assert response.content_type == "text/html"
     policy = response.headers["Content-Security-Policy"]
@@ -147,12 +98,12 @@ async def test_a_browser_at_the_root_gets_the_page_with_its_security_policy(
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     html = await response.text()
     assert text_of(html, "status") == "serving 4 tags, 1 model, 1 sources down"
-    assert "test-operator" in html
+    assert "signed in as alice" in html
     assert "in 20 days" in text_of(html, "expiry")
 
 
 async def test_the_page_shows_sources_models_and_every_tag(client: TestClient[Any, Any]) -> None:
-    html = await (await client.get("/", headers=HTML)).text()
+    html = await (await client.get("/", headers={**BROWSER, **OPERATOR})).text()
     assert re.search(
         r'data-source="pump_plc">.*?<td class="good">up</td><td>1</td><td>1</td><td>0</td>'
         r"<td>40</td><td>2</td>",
@@ -175,7 +126,7 @@ async def test_the_page_shows_sources_models_and_every_tag(client: TestClient[An
 
 
 async def test_names_and_descriptions_are_escaped_and_nothing_is_inline(client: TestClient[Any, Any]) -> None:
-    html = await (await client.get("/", headers=HTML)).text()
+    html = await (await client.get("/", headers={**BROWSER, **OPERATOR})).text()
     assert HOSTILE not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     assert re.findall(r"<script[^>]*>", html) == ['<script src="/status/static/page.js" defer>']
@@ -184,7 +135,7 @@ async def test_names_and_descriptions_are_escaped_and_nothing_is_inline(client: 
 
 async def test_other_clients_at_the_root_get_the_shell_as_before(client: TestClient[Any, Any]) -> None:
     for accept in ("*/*", "application/json", "application/json, text/html"):
-        response = await client.get("/", headers={"Accept": accept})
+        response = await client.get("/", headers={"Accept": accept, **OPERATOR})
         assert response.content_type != "text/html", accept
 
 
@@ -192,12 +143,12 @@ async def test_other_clients_at_the_root_get_the_shell_as_before(client: TestCli
 async def test_the_diagnostics_download_needs_the_diagnose_right(
     client: TestClient[Any, Any], role: str, expected: int
 ) -> None:
-    response = await client.get("/status/diagnostics.json", headers={ROLE_HEADER: role})
+    response = await client.get("/status/diagnostics.json", headers=basic(role))
     assert response.status == expected
     if expected == 200:
         assert "attachment" in response.headers["Content-Disposition"]
         assert (await response.json())["status"] == "serving 4 tags, 1 model, 1 sources down"
-    html = await (await client.get("/", headers={**HTML, ROLE_HEADER: role})).text()
+    html = await (await client.get("/", headers={**BROWSER, **basic(role)})).text()
     assert ("diagnostics.json" in html) == (expected == 200)
 
 
@@ -207,7 +158,9 @@ async def test_assets_come_from_the_package_and_nothing_else_is_served(client: T
         assert response.status == 200 and response.content_type == kind
         assert len(await response.read()) > 100
     for name in ("other.js", "..%2Fmodel.py", "%2e%2e/render.py"):
-        assert (await client.get(f"/status/static/{name}")).status == 404
+        response = await client.get(f"/status/static/{name}")
+        assert response.status in (401, 404), name  # outside the open assets, or no such asset
+        assert "import" not in await response.text()
 
 
 def test_the_page_without_a_certificate_or_models_still_renders() -> None:
@@ -246,7 +199,7 @@ async def next_event(response: Any) -> tuple[str, Any]:
 async def test_the_page_hears_every_change_coalesced(
     client: TestClient[Any, Any], status: StoreStatus
 ) -> None:
-    response = await client.get("/status/events")
+    response = await client.get("/status/events", headers=OPERATOR)
     assert response.status == 200 and response.content_type == "text/event-stream"
     assert await next_event(response) == ("status", {"status": "serving 4 tags, 1 model, 1 sources down"})
     for step in range(50):
@@ -275,7 +228,7 @@ async def test_the_page_hears_every_change_coalesced(
 
 
 async def test_a_closed_page_stops_listening(client: TestClient[Any, Any], status: StoreStatus) -> None:
-    response = await client.get("/status/events")
+    response = await client.get("/status/events", headers=OPERATOR)
     await next_event(response)
     assert status.listeners == 1
     response.close()
@@ -289,10 +242,10 @@ async def test_open_pages_are_bounded(client: TestClient[Any, Any], monkeypatch:
     from edge_agent.status_page import events
 
     monkeypatch.setattr(events, "MAX_STREAMS", 2)
-    opened = [await client.get("/status/events") for _ in range(2)]
+    opened = [await client.get("/status/events", headers=OPERATOR) for _ in range(2)]
     for response in opened:
         await next_event(response)
-    assert (await client.get("/status/events")).status == 503
+    assert (await client.get("/status/events", headers=OPERATOR)).status == 503
     for response in opened:
         response.close()
 
@@ -310,7 +263,7 @@ async def test_a_plot_gets_the_last_ten_minutes_thinned_with_the_alarm_threshold
             quality = Quality.BadNoCommunication if step == 12 * 60 * 10 - 1 else Quality.Good
             recorded.append(Reading("anomaly_score", step / 7200, quality, stamp))
         await recorded.flush()
-        answer = await (await client.get("/status/history/anomaly_score")).json()
+        answer = await (await client.get("/status/history/anomaly_score", headers=OPERATOR)).json()
     assert answer["recorded"] is True and answer["threshold"] == 0.8
     points = answer["points"]
     assert 590 <= len(points) <= 600
@@ -323,6 +276,97 @@ async def test_a_plot_gets_the_last_ten_minutes_thinned_with_the_alarm_threshold
 async def test_a_tag_without_history_plots_nothing_and_unknown_tags_are_404(
     client: TestClient[Any, Any],
 ) -> None:
-    answer = await (await client.get("/status/history/motor_temperature")).json()
+    answer = await (await client.get("/status/history/motor_temperature", headers=OPERATOR)).json()
     assert answer["recorded"] is False and answer["points"] == [] and answer["threshold"] is None
-    assert (await client.get("/status/history/no_such_tag")).status == 404
+    assert (await client.get("/status/history/no_such_tag", headers=OPERATOR)).status == 404
+
+
+async def sign_in(client: TestClient[Any, Any], user: str) -> str:
+    """Signs ``user`` in with the form; returns the page they then see."""
+    response = await client.post(
+        "/status/login", data={"user": user, "password": PASSWORD}, headers=BROWSER, allow_redirects=False
+    )
+    assert response.status == 303 and response.headers["Location"] == "/"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    return await (await client.get("/", headers=BROWSER)).text()
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+async def test_a_browser_without_a_login_is_sent_to_the_form(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/", headers=BROWSER, allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/status/login"
+    form = await client.get("/status/login", headers=BROWSER)
+    assert form.status == 200 and '<form method="post" action="/status/login"' in await form.text()
+    assert "script-src 'self'" in form.headers["Content-Security-Policy"]
+    assert (await client.get("/", headers={"Accept": "application/json"})).status == 401  # not a browser
+
+
+async def test_a_wrong_password_is_refused_on_the_form(client: TestClient[Any, Any]) -> None:
+    response = await client.post(
+        "/status/login", data={"user": "alice", "password": "wrong"}, headers=BROWSER
+    )
+    assert response.status == 401
+    assert "Not signed in" in await response.text()
+    assert "Set-Cookie" not in response.headers
+
+
+async def test_an_operator_switches_an_output_from_the_page(
+    client: TestClient[Any, Any], writes: RecordingWrites
+) -> None:
+    html = await sign_in(client, "alice")
+    assert "signed in as alice" in html
+    assert re.search(r'action="/status/tags/alarm_lamp".*?<button>switch on</button>', html)
+    assert "/status/tags/motor_temperature" not in html  # read-only tags get no control
+    response = await client.post(
+        "/status/tags/alarm_lamp",
+        data={"csrf": csrf_of(html), "value": "true"},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status == 200 and (await response.json())["quality"] == "Good"
+    assert writes.written == [("alarm_lamp", True, "alice", "status-page")]
+
+
+async def test_an_observer_sees_no_controls(client: TestClient[Any, Any]) -> None:
+    html = await sign_in(client, "olga")
+    assert "signed in as olga" in html
+    assert 'class="write"' not in html and "<th>switch</th>" not in html
+
+
+@pytest.mark.parametrize(
+    ("csrf", "origin"),
+    [("", None), ("forged", None), (None, "http://evil.example")],
+    ids=["no token", "wrong token", "another origin"],
+)
+async def test_a_forged_write_is_refused(
+    client: TestClient[Any, Any], writes: RecordingWrites, csrf: str | None, origin: str | None
+) -> None:
+    html = await sign_in(client, "alice")
+    headers = {"Accept": "application/json", **({"Origin": origin} if origin else {})}
+    data = {"csrf": csrf_of(html) if csrf is None else csrf, "value": "true"}
+    response = await client.post("/status/tags/alarm_lamp", data=data, headers=headers)
+    assert response.status == 403
+    assert writes.written == []
+
+
+async def test_writes_need_a_session_not_just_credentials(
+    client: TestClient[Any, Any], writes: RecordingWrites
+) -> None:
+    response = await client.post("/status/tags/alarm_lamp", data={"value": "true"}, headers=OPERATOR)
+    assert response.status == 403
+    assert writes.written == []
+
+
+async def test_signing_out_ends_the_session(client: TestClient[Any, Any]) -> None:
+    html = await sign_in(client, "alice")
+    response = await client.post(
+        "/status/logout", data={"csrf": csrf_of(html)}, headers=BROWSER, allow_redirects=False
+    )
+    assert response.status == 303 and response.headers["Location"] == "/status/login"
+    again = await client.get("/", headers=BROWSER, allow_redirects=False)
+    assert again.status == 303

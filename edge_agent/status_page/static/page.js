@@ -45,6 +45,10 @@ function showTag(update) {
     if (time) {
       time.textContent = update.time;
     }
+    const form = element.querySelector("form.write[data-type='bool']");
+    if (form) {
+      showSwitch(form, update.value === "true");
+    }
   }
 }
 
@@ -204,6 +208,40 @@ function watchPlots() {
   }
 }
 
+// Switches: a boolean's button offers the other state; its label follows the live value.
+function showSwitch(form, on) {
+  form.querySelector("input[name='value']").value = on ? "false" : "true";
+  form.querySelector("button").textContent = on ? "switch off" : "switch on";
+}
+
+async function submitWrite(form) {
+  const result = form.querySelector(".result");
+  result.textContent = "…";
+  try {
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    const answer = await response.json().catch(() => ({ quality: response.statusText }));
+    result.textContent = answer.quality === "Good" ? "" : ` ${answer.quality || response.status}`;
+    setSeverity(result, answer.quality === "Good" ? "good" : "bad");
+  } catch (error) {
+    result.textContent = " not sent";
+    setSeverity(result, "bad");
+  }
+}
+
+function watchWrites() {
+  for (const form of document.querySelectorAll("form.write")) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submitWrite(form);
+    });
+  }
+}
+
 function showStatus(status) {
   const line = document.getElementById("status");
   if (line) {
@@ -236,5 +274,6 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   indexTags();
   watchPlots();
+  watchWrites();
   listen();
 });
