@@ -17,6 +17,7 @@ from bench import (
     sparkplug,
     sparkplug_fleet,
     startup,
+    status_page,
     tagstore,
 )
 
@@ -27,6 +28,7 @@ if __name__ == "__main__":
         modbus,
         opcua,
         aas_api,
+        status_page,
         sparkplug,
         sparkplug_fleet,
         startup,

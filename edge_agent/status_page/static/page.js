@@ -12,6 +12,13 @@ function filterTags(input) {
 
 const SEVERITIES = ["good", "uncertain", "bad"];
 
+function severityOf(quality) {
+  if (quality.startsWith("Good")) {
+    return "good";
+  }
+  return quality.startsWith("Uncertain") ? "uncertain" : "bad";
+}
+
 function setSeverity(element, severity) {
   element.classList.remove(...SEVERITIES);
   element.classList.add(severity);
@@ -256,7 +263,11 @@ function listen() {
   }
   const events = new EventSource(url);
   events.addEventListener("tags", (event) => {
-    for (const update of JSON.parse(event.data)) {
+    // Each tag as [name, value text, quality name, source time (ms), value as plotted]: compact, as a
+    // thousand tags four times a second would otherwise be half a megabyte a second.
+    for (const [name, value, quality, time_ms, number] of JSON.parse(event.data)) {
+      const update = { name, value, quality, time_ms, number, severity: severityOf(quality) };
+      update.time = time_ms === null ? "" : new Date(time_ms).toISOString();
       showTag(update);
       addPoint(update);
     }
