@@ -128,6 +128,8 @@ class DevicePoller:
         self.complaints = Complaints(self.label)
         self.cycles = 0
         self.failures = 0
+        self.last_good_ns: int | None = None
+        """When the device last answered a whole cycle (wall clock, ns)."""
 
     def poll_soon(self) -> None:
         """Read the device at once (after a write), instead of waiting for the next period."""
@@ -151,6 +153,7 @@ class DevicePoller:
             else:
                 if backoff.failures:
                     log.info("%s answers again", self.label)
+                self.last_good_ns = now_ns()
                 backoff.reset()
                 wait = ticker.advance()
             self.cycles += 1

@@ -48,6 +48,8 @@ class ModbusSource(Source[ModbusSourceConfig]):
                     "unit": poller.device.unit,
                     "cycles": poller.cycles,
                     "failed_cycles": poller.failures,
+                    "poll_s": poller.device.poll,
+                    "last_good_ns": poller.last_good_ns,
                     "requests_per_cycle": len(poller.plan),
                 }
                 for poller in self.pollers

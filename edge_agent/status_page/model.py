@@ -98,6 +98,9 @@ class SourceRow:
     bad: int
     cycles: int | None
     failed_cycles: int | None
+    poll_s: float | None = None
+    last_good: str = ""
+    """When the source last read all of its devices (ISO 8601, UTC); empty if never or not known."""
 
     @property
     def up(self) -> bool:
@@ -155,18 +158,14 @@ def collect(source: StatusSource, *, now: datetime | None = None) -> PageModel:
 def tag_row(info: TagInfo, reading: Reading | None) -> TagRow:
     quality = reading.quality if reading is not None else Quality.BadWaitingForInitialData
     value = reading.value if reading is not None else None
-    stamp = (
-        datetime.fromtimestamp(reading.source_time_ns / 1e9, UTC).isoformat(timespec="milliseconds")
-        if reading is not None
-        else ""
-    )
+    stamp = _iso(reading.source_time_ns) if reading is not None else ""
     return TagRow(
         name=info.name,
         source=info.source,
         value=format_value(value),
         unit=info.unit or "",
         quality=quality,
-        source_time=stamp.replace("+00:00", "Z"),
+        source_time=stamp,
         writable=info.writable,
         data_type=info.data_type,
         description=info.description,
@@ -200,9 +199,17 @@ def _source_row(entry: Mapping[str, Any]) -> SourceRow:
     bad = sum(count for name, count in qualities.items() if Quality[name].is_bad)
     devices = entry.get("devices")
     cycles = failed = None
+    poll_s: float | None = None
+    last_good = ""
     if isinstance(devices, list) and devices:
         cycles = sum(int(device.get("cycles", 0)) for device in devices)
         failed = sum(int(device.get("failed_cycles", 0)) for device in devices)
+        periods = [float(device["poll_s"]) for device in devices if device.get("poll_s") is not None]
+        poll_s = min(periods) if periods else None
+        stamps = [int(device["last_good_ns"]) for device in devices if device.get("last_good_ns") is not None]
+        # The source is as fresh as its stalest device.
+        if stamps and len(stamps) == len(devices):
+            last_good = _iso(min(stamps))
     return SourceRow(
         name=str(entry["name"]),
         driver=str(entry.get("driver", "")),
@@ -211,6 +218,8 @@ def _source_row(entry: Mapping[str, Any]) -> SourceRow:
         bad=bad,
         cycles=cycles,
         failed_cycles=failed,
+        poll_s=poll_s,
+        last_good=last_good,
     )
 
 
@@ -226,3 +235,7 @@ def _model_row(entry: Mapping[str, Any], outputs: Sequence[TagRow]) -> ModelRow:
         refusal=entry.get("refusal"),
         outputs=tuple(outputs),
     )
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -82,13 +82,25 @@ def _sources(sources: Iterable[SourceRow]) -> str:
         f'<tr data-source="{escape(s.name)}"><td>{escape(s.name)}</td><td>{escape(s.driver)}</td>'
         f'<td class="{"good" if s.up else "bad"}">{"up" if s.up else "down"}</td>'
         f"<td>{s.tags}</td><td>{s.good}</td><td>{s.bad}</td>"
+        f"<td>{_period(s.poll_s)}</td><td>{escape(s.last_good)}</td>"
         f"<td>{_count(s.cycles)}</td><td>{_count(s.failed_cycles)}</td></tr>"
         for s in sources
     ]
     return _table(
         "sources",
         "Sources",
-        ("source", "driver", "state", "tags", "good", "bad", "cycles", "failed cycles"),
+        (
+            "source",
+            "driver",
+            "state",
+            "tags",
+            "good",
+            "bad",
+            "poll",
+            "last good read",
+            "cycles",
+            "failed cycles",
+        ),
         rows,
         "No sources.",
     )
@@ -186,6 +198,12 @@ def _table(section: str, title: str, headings: Iterable[str], rows: list[str], e
         f'<section id="{section}"><h2>{title}</h2><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></section>"
     )
+
+
+def _period(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
 
 
 def _count(value: int | None) -> str:

@@ -106,7 +106,7 @@ async def test_the_page_shows_sources_models_and_every_tag(client: TestClient[An
     html = await (await client.get("/", headers={**BROWSER, **OPERATOR})).text()
     assert re.search(
         r'data-source="pump_plc">.*?<td class="good">up</td><td>1</td><td>1</td><td>0</td>'
-        r"<td>40</td><td>2</td>",
+        r"<td>500 ms</td><td>2025-12-06T05:46:40.000Z</td><td>40</td><td>2</td>",
         html,
     )
     assert re.search(r'data-source="panel">.*?<td class="bad">down</td>', html)

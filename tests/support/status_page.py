@@ -63,7 +63,14 @@ class StoreStatus:
                     "driver": "modbus",
                     "tags": 1,
                     "qualities": {"Good": 1},
-                    "devices": [{"cycles": 40, "failed_cycles": 2}],
+                    "devices": [
+                        {
+                            "cycles": 40,
+                            "failed_cycles": 2,
+                            "poll_s": 0.5,
+                            "last_good_ns": 1_765_000_000_000_000_000,
+                        }
+                    ],
                 },
                 {"name": "panel", "driver": "gpio", "tags": 1, "qualities": {"BadNoCommunication": 1}},
             ],
