@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
 from ..tags import Reading, TagInfo
-from .model import tag_row
+from .model import StatusSource, collect, tag_row
 
 FLUSHES_PER_S = 4
 STATUS_EVERY_S = 5.0
@@ -31,16 +30,6 @@ Listener = Callable[[Reading], None]
 _END = b""
 
 
-class LiveSource(Protocol):
-    def tags(self) -> Sequence[TagInfo]: ...
-
-    def readings(self) -> Mapping[str, Reading]: ...
-
-    def status(self) -> str: ...
-
-    def listen(self, listener: Listener) -> Callable[[], None]: ...
-
-
 def tag_event(infos: dict[str, TagInfo], readings: Iterable[Reading]) -> bytes:
     data = []
     for reading in readings:
@@ -51,14 +40,25 @@ def tag_event(infos: dict[str, TagInfo], readings: Iterable[Reading]) -> bytes:
     return b"event: tags\ndata: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
 
 
-def status_event(status: str) -> bytes:
-    return b"event: status\ndata: " + json.dumps({"status": status}).encode() + b"\n\n"
+def status_event(source: StatusSource) -> bytes:
+    """The status line, and each source's and model's health as the page's tables show it."""
+    model = collect(source)
+    health = {
+        "status": model.status,
+        "sources": [
+            [s.name, s.up, s.good, s.bad, s.last_good, s.cycles, s.failed_cycles] for s in model.sources
+        ],
+        "models": [
+            [m.name, m.state, m.invocations, m.latency_p99_ms, m.overruns, m.failures] for m in model.models
+        ],
+    }
+    return b"event: status\ndata: " + json.dumps(health, separators=(",", ":")).encode() + b"\n\n"
 
 
 class EventStreams:
     """Serves /status/events over ``source``; ``headers`` go on every stream."""
 
-    def __init__(self, source: LiveSource, headers: dict[str, str]) -> None:
+    def __init__(self, source: StatusSource, headers: dict[str, str]) -> None:
         self._source = source
         self._headers = headers
         self._pages: set[asyncio.Queue[bytes]] = set()
@@ -94,7 +94,7 @@ class EventStreams:
             await response.prepare(request)
             infos = {info.name: info for info in self._source.tags()}
             current = self._source.readings()
-            await response.write(status_event(self._source.status()))
+            await response.write(status_event(self._source))
             await response.write(tag_event(infos, current.values()))
             while (update := await page.get()) != _END:
                 await response.write(update)
@@ -128,19 +128,25 @@ class EventStreams:
 
     async def _broadcast(self) -> None:
         infos = {info.name: info for info in self._source.tags()}
+        loop = asyncio.get_running_loop()
+        status_due = loop.time() + STATUS_EVERY_S
         while True:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(STATUS_EVERY_S):
+                async with asyncio.timeout(max(status_due - loop.time(), 0)):
                     await self._changed.wait()
-            if not self._changed.is_set():
-                update = status_event(self._source.status())
-            else:
+            updates = []
+            if self._changed.is_set():
                 self._changed.clear()
                 readings, self._pending = list(self._pending.values()), {}
-                update = tag_event(infos, readings)
-            for page in list(self._pages):
-                if not _offer(page, update):
-                    _close_behind(page)
+                updates.append(tag_event(infos, readings))
+            if loop.time() >= status_due:
+                # Also while tags change all the time: the tables' health must not wait for a quiet moment.
+                updates.append(status_event(self._source))
+                status_due = loop.time() + STATUS_EVERY_S
+            for update in updates:
+                for page in list(self._pages):
+                    if not _offer(page, update):
+                        _close_behind(page)
             await asyncio.sleep(1 / FLUSHES_PER_S)
 
 

@@ -40,9 +40,12 @@ async def test_the_status_page_is_live_and_clean(page: BrowserPage, demo_url: st
     await page.goto(demo_url + "/")
     assert (await page.text("#status")).startswith("serving 25 tags, 2 models")
     await page.wait_for_count("#tags tbody tr", 25)
+    cycles = 'tr[data-source="pump_plc"] td:nth-child(9)'
+    cycles_before = await page.text(cycles)
     before = await page.text(f"{TAG} .value")
     assert await page.wait_for_text_change(f"{TAG} .value", before, within=LIVE_S) != before
     await page.wait_for_condition(DRAWN, f"{TAG} canvas", within=LIVE_S)
+    await page.wait_for_text_change(cycles, cycles_before, within=LIVE_S)  # the sources' health, live too
     await page.click(f"{TAG} canvas")
     await page.wait_for_text("#chart-title", "motor_temperature")
     await page.wait_for_condition(DRAWN, "#chart-canvas", within=LIVE_S)

@@ -201,7 +201,10 @@ async def test_the_page_hears_every_change_coalesced(
 ) -> None:
     response = await client.get("/status/events", headers=OPERATOR)
     assert response.status == 200 and response.content_type == "text/event-stream"
-    assert await next_event(response) == ("status", {"status": "serving 4 tags, 1 model, 1 sources down"})
+    kind, health = await next_event(response)
+    assert kind == "status" and health["status"] == "serving 4 tags, 1 model, 1 sources down"
+    assert health["sources"][0] == ["pump_plc", True, 1, 0, "2025-12-06T05:46:40.000Z", 40, 2]
+    assert health["models"] == [["pump_health", "loaded", 12, 0.75, 1, 0]]
     kind, snapshot = await next_event(response)  # first, every tag as it is now
     assert kind == "tags" and [row[0] for row in snapshot] == [info.name for info in status.store.tags]
     for step in range(50):
@@ -364,3 +367,31 @@ async def test_signing_out_ends_the_session(client: TestClient[Any, Any]) -> Non
     assert response.status == 303 and response.headers["Location"] == "/status/login"
     again = await client.get("/", headers=BROWSER, allow_redirects=False)
     assert again.status == 303
+
+
+async def test_the_health_comes_also_while_tags_change_all_the_time(
+    client: TestClient[Any, Any], status: StoreStatus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edge_agent.status_page import events
+
+    monkeypatch.setattr(events, "STATUS_EVERY_S", 0.5)
+    response = await client.get("/status/events", headers=OPERATOR)
+    await next_event(response)
+    await next_event(response)
+
+    async def keep_changing() -> None:
+        step = 0
+        while True:
+            step += 1
+            status.store.publish(Reading("motor_temperature", float(step)))
+            await asyncio.sleep(0.01)
+
+    changing = asyncio.create_task(keep_changing())
+    try:
+        kinds = []
+        while "status" not in kinds:
+            kinds.append((await next_event(response))[0])
+    finally:
+        changing.cancel()
+    assert "tags" in kinds
+    response.close()

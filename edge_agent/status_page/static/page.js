@@ -249,10 +249,59 @@ function watchWrites() {
   }
 }
 
-function showStatus(status) {
+function setCells(row, values) {
+  // values: [cell index, text, severity or null]
+  for (const [index, text, severity] of values) {
+    const cell = row.cells[index];
+    if (cell) {
+      cell.textContent = text;
+      if (severity) {
+        setSeverity(cell, severity);
+      }
+    }
+  }
+}
+
+function count(value) {
+  return value === null ? "" : value.toLocaleString("en");
+}
+
+function showStatus(health) {
   const line = document.getElementById("status");
   if (line) {
-    line.textContent = status;
+    line.textContent = health.status;
+  }
+  let healthy = true;
+  for (const [name, up, good, bad, lastGood, cycles, failed] of health.sources) {
+    healthy = healthy && up;
+    const row = document.querySelector(`tr[data-source="${CSS.escape(name)}"]`);
+    if (row) {
+      setCells(row, [
+        [2, up ? "up" : "down", up ? "good" : "bad"],
+        [4, String(good)],
+        [5, String(bad)],
+        [7, lastGood],
+        [8, count(cycles)],
+        [9, count(failed)],
+      ]);
+    }
+  }
+  for (const [name, state, inferences, p99, overruns, failures] of health.models) {
+    healthy = healthy && state === "loaded";
+    const row = document.querySelector(`tr[data-model="${CSS.escape(name)}"]`);
+    if (row) {
+      setCells(row, [
+        [3, String(inferences)],
+        [4, p99 === null ? "" : `${p99.toFixed(2)} ms`],
+        [5, String(overruns)],
+        [6, String(failures)],
+      ]);
+    }
+  }
+  const header = document.querySelector("header");
+  if (header) {
+    header.classList.toggle("healthy", healthy);
+    header.classList.toggle("unhealthy", !healthy);
   }
 }
 
@@ -272,7 +321,7 @@ function listen() {
       addPoint(update);
     }
   });
-  events.addEventListener("status", (event) => showStatus(JSON.parse(event.data).status));
+  events.addEventListener("status", (event) => showStatus(JSON.parse(event.data)));
   events.addEventListener("error", () => document.body.classList.add("offline"));
   events.addEventListener("open", () => document.body.classList.remove("offline"));
 }
