@@ -395,3 +395,16 @@ async def test_the_health_comes_also_while_tags_change_all_the_time(
         changing.cancel()
     assert "tags" in kinds
     response.close()
+
+
+async def test_an_observer_signed_in_is_refused_a_write_all_the_same(
+    client: TestClient[Any, Any], writes: RecordingWrites
+) -> None:
+    html = await sign_in(client, "olga")
+    response = await client.post(
+        "/status/tags/alarm_lamp",
+        data={"csrf": csrf_of(html), "value": "true"},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status == 403
+    assert writes.written == []
