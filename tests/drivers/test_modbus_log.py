@@ -56,6 +56,9 @@ async def test_a_misbehaving_device_logs_a_few_one_line_reasons(
         healthy_store, healthy_task = await start(healthy)
         try:
             await eventually(lambda: faulty_store.current("level").quality == Quality.Good, within=10)
+            # Lines are counted from here: on a loaded machine the first connection may take a retry,
+            # which is news of its own and not this misbehaviour's.
+            first_good = len(caplog.records)
             rogue.mode = mode
             await eventually(lambda: faulty_store.current("level").quality.is_bad, within=10)
             (faulty_poller,), (healthy_poller,) = faulty.pollers, healthy.pollers
@@ -76,6 +79,6 @@ async def test_a_misbehaving_device_logs_a_few_one_line_reasons(
     assert not [record for record in records if record.name.startswith("pymodbus")], shown
     assert not [record for record in records if record.name.startswith("asyncio")], shown
     for device in ("faulty", "healthy"):
-        lines = [record for record in records if record.getMessage().startswith(device)]
+        lines = [record for record in records[first_good:] if record.getMessage().startswith(device)]
         assert len(lines) <= MAX_LINES_PER_DEVICE, shown
     assert any(record.getMessage().startswith("faulty") for record in records), shown
