@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import time
 from collections import Counter
@@ -33,6 +34,12 @@ _PROCESS_STARTED = time.monotonic()
 
 def package_versions() -> dict[str, str]:
     """The versions of the agent and the libraries it runs on; those not installed are left out."""
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> dict[str, str]:
+    # Read once: finding each package's metadata walks the import path, and a process's versions stay.
     found = {"python": platform.python_version()}
     for package in _PACKAGES:
         try:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from aiohttp import web
 
 from ..tags import Reading, TagInfo
-from .model import StatusSource, collect, tag_row
+from .model import StatusSource, health_rows, tag_row
 
 FLUSHES_PER_S = 4
 STATUS_EVERY_S = 5.0
@@ -42,14 +42,14 @@ def tag_event(infos: dict[str, TagInfo], readings: Iterable[Reading]) -> bytes:
 
 def status_event(source: StatusSource) -> bytes:
     """The status line, and each source's and model's health as the page's tables show it."""
-    model = collect(source)
+    # Not collect(): that would make a row of every tag too, every few seconds, for nothing.
+    diagnostics = source.diagnostics()
+    sources, models = health_rows(diagnostics)
     health = {
-        "status": model.status,
-        "sources": [
-            [s.name, s.up, s.good, s.bad, s.last_good, s.cycles, s.failed_cycles] for s in model.sources
-        ],
+        "status": str(diagnostics.get("status", "")),
+        "sources": [[s.name, s.up, s.good, s.bad, s.last_good, s.cycles, s.failed_cycles] for s in sources],
         "models": [
-            [m.name, m.state, m.invocations, m.latency_p99_ms, m.overruns, m.failures] for m in model.models
+            [m.name, m.state, m.invocations, m.latency_p99_ms, m.overruns, m.failures] for m in models
         ],
     }
     return b"event: status\ndata: " + json.dumps(health, separators=(",", ":")).encode() + b"\n\n"

@@ -155,6 +155,15 @@ def collect(source: StatusSource, *, now: datetime | None = None) -> PageModel:
     )
 
 
+def health_rows(diagnostics: Mapping[str, Any]) -> tuple[tuple[SourceRow, ...], tuple[ModelRow, ...]]:
+    """Each source's and model's row of ``diagnostics``, models without their outputs (the live
+    updates carry those as tags)."""
+    return (
+        tuple(_source_row(entry) for entry in diagnostics.get("sources", ())),
+        tuple(_model_row(entry, ()) for entry in diagnostics.get("models", ())),
+    )
+
+
 def tag_row(info: TagInfo, reading: Reading | None) -> TagRow:
     quality = reading.quality if reading is not None else Quality.BadWaitingForInitialData
     value = reading.value if reading is not None else None
