@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import float_mode
+
 # Order matters: tflite-runtime is the small wheel for Python <= 3.11 (2.4 MB, needs numpy<2);
 # ai-edge-litert is its successor for newer Pythons and numpy 2; TensorFlow is a last resort.
 BACKENDS = (
@@ -25,7 +27,8 @@ def interpreter_class(preferred: str | None = None) -> tuple[str, Any]:
         if preferred and name != preferred:
             continue
         try:
-            module = importlib.import_module(module_name)
+            with float_mode.kept(f"importing {module_name}"):
+                module = importlib.import_module(module_name)
         except ImportError as exc:
             tried.append(f"{name} ({exc})")
             continue

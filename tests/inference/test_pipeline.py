@@ -137,8 +137,12 @@ async def test_statistics_are_published_as_tags_at_most_once_a_second() -> None:
     ]
 
     pipeline._next_statistics = 0.0  # as if a second had passed
+    inline = pipeline.inline
     await feed(settled_pump(seed=7), pipeline, 0.25)
-    assert store.current("pump_health_invocations").value == 26
+    # The cycle publishes after starting its invocation: one on the event loop has finished by then, one in
+    # its own thread (where a slow machine, or emulation, puts the model) is counted at the next publication.
+    assert pipeline.invocations == 26
+    assert store.current("pump_health_invocations").value == (26 if inline else 25)
     mean, p99 = store.current("pump_health_latency_mean_ms"), store.current("pump_health_latency_p99_ms")
     assert mean.quality == p99.quality == Quality.Good
     assert 0 < mean.value <= p99.value

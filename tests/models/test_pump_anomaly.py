@@ -10,10 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 from ruamel.yaml import YAML
-from tflite_runtime.interpreter import Interpreter
 
+from edge_agent.inference.backend import interpreter_class
 from edge_agent.simulator import PumpSimulator
 from models import MODELS_DIR, bundled
+
+# The raw interpreter, imported the way the agent imports it (keeping the process's floating-point mode).
+_, Interpreter = interpreter_class("tflite_runtime")
 
 MODEL = "pump_anomaly.tflite"
 CARD = "pump_anomaly.card.yaml"
