@@ -109,6 +109,7 @@ def plan_image(
     key_size: int = device.DEFAULT_KEY_SIZE,
     unit_file: Path | None = None,
     provision_command: str | None = None,
+    agent: PurePosixPath | None = None,
 ) -> ImagePlan:
     """What ``image`` writes into ``root``; InputError for a root, config or option that cannot be used."""
     _check_root(root)
@@ -136,9 +137,14 @@ def plan_image(
         steps.append(
             Step(users, "the users and roles", read_input(users_file, "users file"), PRIVATE_FILE_MODE)
         )
+    if agent is not None and unit_file is not None:
+        raise InputError("give --agent or --unit, not both: --unit names the whole unit, ExecStart included")
+    if agent is not None and (not agent.is_absolute() or agent.name != "edge-agent"):
+        raise InputError(f"--agent {agent}: give the absolute path of edge-agent on the device")
+    command = [str(agent)] if agent is not None else service.exec_start_command()
     if unit_file is None:
-        notes.append(_installation_note(service.exec_start_command()))
-    agent_unit, snippets = _agent_files(unit_file)
+        notes.append(_installation_note(command, as_here=agent is None))
+    agent_unit, snippets = _agent_files(unit_file, command)
     existing = device.what_force_replaces(PkiLayout(_under(root, pki)))
     if existing:
         notes.append(f"no first-boot enrollment: the image already has {' and '.join(existing)}")
@@ -176,12 +182,14 @@ def write_image(plan: ImagePlan) -> None:
             write_public(path, step.data)
 
 
-def _agent_files(unit_file: Path | None) -> tuple[bytes, list[tuple[PurePosixPath, bytes]]]:
+def _agent_files(
+    unit_file: Path | None, command: list[str]
+) -> tuple[bytes, list[tuple[PurePosixPath, bytes]]]:
     """The agent's unit and its sysusers.d and tmpfiles.d snippets, as `install-service` writes them for
-    this installation; or the --unit file, with the snippets beside it where it has them, else the bundled
-    ones (the agent's user and directories are needed whichever unit runs it)."""
+    an installation started by ``command``; or the --unit file, with the snippets beside it where it has
+    them, else the bundled ones (the agent's user and directories are needed whichever unit runs it)."""
     if unit_file is None:
-        files = service.service_files(service.exec_start_command())
+        files = service.service_files(command)
         unit = files.pop(service.UNIT)
         return unit, [(PurePosixPath(path), content) for path, content in files.items()]
     found = []
@@ -192,9 +200,14 @@ def _agent_files(unit_file: Path | None) -> tuple[bytes, list[tuple[PurePosixPat
     return read_input(unit_file, "unit file"), found
 
 
-def _installation_note(command: list[str]) -> str:
-    """The device must have the agent where this machine has it: the unit (and the enrollment) start it."""
-    note = f"{AGENT_UNIT} starts {shlex.join(command)}, as here: install edge-agent there on the device too"
+def _installation_note(command: list[str], *, as_here: bool) -> str:
+    """The device must have the agent where the unit (and the enrollment) start it."""
+    if as_here:
+        note = (
+            f"{AGENT_UNIT} starts {shlex.join(command)}, as here: install edge-agent there on the device too"
+        )
+    else:
+        note = f"{AGENT_UNIT} starts {shlex.join(command)}: install edge-agent there on the device"
     hidden = service.hidden_from_service(Path(command[0]))
     if hidden is not None:
         note += f"; but not under {hidden}, which the service cannot see (give --unit)"

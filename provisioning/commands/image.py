@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .. import image
 from ..output import Reporter
@@ -29,6 +29,13 @@ def register(groups: Subcommands, common: list[argparse.ArgumentParser]) -> None
     address_options(parser, dns_help="a host name (default: the device's)")
     key_size_option(parser)
     parser.add_argument(
+        "--agent",
+        type=PurePosixPath,
+        metavar="PATH",
+        help="where edge-agent is installed on the device, e.g. /opt/edge-agent/bin/edge-agent (default: "
+        "where this machine has it); the unit is the one `edge-agent install-service` writes for it",
+    )
+    parser.add_argument(
         "--unit",
         type=Path,
         help="the agent's systemd unit (default: the one `edge-agent install-service` writes, starting "
@@ -53,6 +60,7 @@ def image_command(args: argparse.Namespace, reporter: Reporter) -> Result:
         key_size=args.key_size,
         unit_file=args.unit,
         provision_command=args.provision_command,
+        agent=args.agent,
     )
     listed = [step.describe() for step in plan.steps]
     if args.dry_run:

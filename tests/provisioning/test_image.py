@@ -313,3 +313,42 @@ def test_an_agent_run_as_a_python_module_is_enrolled_by_edge_provision_as_one(
 
     enroll = (root / "etc/systemd/system/edge-agent-enroll.service").read_text()
     assert "ExecStart=/opt/edge-agent/bin/python3 -m provisioning device first-boot --marker " in enroll
+
+
+def test_agent_names_where_the_device_has_edge_agent_as_a_technicians_laptop_does_not(
+    root: Path, inputs: dict[str, Path]
+) -> None:
+    result = provision(
+        "--json", "image", "--root", root, "--config", inputs["config"], "--application-uri", APP_URI,
+        "--agent", "/opt/edge-agent/bin/edge-agent",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    for path, content in service_files(["/opt/edge-agent/bin/edge-agent"]).items():
+        assert under(root, path).read_bytes() == content, path
+    enroll = (root / "etc/systemd/system/edge-agent-enroll.service").read_text()
+    assert "ExecStart=/opt/edge-agent/bin/edge-provision device first-boot" in enroll
+    assert json.loads(result.stdout)["notes"] == [
+        "edge-agent.service starts /opt/edge-agent/bin/edge-agent: install edge-agent there on the device"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--agent", "bin/edge-agent"], "give the absolute path of edge-agent on the device"),
+        (["--agent", "/opt/edge-agent/bin/python3"], "give the absolute path of edge-agent on the device"),
+        (["--agent", "/opt/edge-agent/bin/edge-agent", "--unit", "UNIT"], "give --agent or --unit, not both"),
+    ],
+)
+def test_an_agent_path_that_cannot_be_used_is_refused(
+    root: Path, inputs: dict[str, Path], extra: list[str], message: str
+) -> None:
+    extra = [str(inputs["unit"]) if word == "UNIT" else word for word in extra]
+    result = provision(
+        "image", "--root", root, "--config", inputs["config"], "--application-uri", APP_URI, *extra
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert not (root / "etc/edge-agent").exists()
