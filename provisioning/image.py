@@ -56,7 +56,9 @@ AGENT_UNIT = AGENT_UNIT_PATH.name
 ENROLL_UNIT = "edge-agent-enroll.service"
 MARKER_VERSION = 1
 
-# The enrollment runs as the agent does, so that the key it makes is the agent's from the start.
+# The enrollment runs as the agent does, so that the key it makes is the agent's from the start. It makes
+# the agent's user and files first (as root, "+"): systemd-sysusers.service runs at boot only when /etc
+# needs an update (ConditionNeedsUpdate=/etc), which an image's first boot need not be.
 _SHARED_SETTINGS = ("User", "Group", "StateDirectory", "StateDirectoryMode", "UMask")
 
 ENROLL_UNIT_TEXT = """\
@@ -68,6 +70,8 @@ Before={agent_unit}
 
 [Service]
 Type=oneshot
+ExecStartPre=+systemd-sysusers {sysusers}
+ExecStartPre=+systemd-tmpfiles --create {tmpfiles}
 ExecStart={command} device first-boot --marker {marker}
 {settings}
 [Install]
@@ -228,6 +232,8 @@ def _enroll_unit(agent_unit: bytes, provision_command: str | None) -> bytes:
     text = ENROLL_UNIT_TEXT.format(
         marker=FIRST_BOOT_MARKER,
         agent_unit=AGENT_UNIT,
+        sysusers=service.SYSUSERS,
+        tmpfiles=service.TMPFILES,
         command=provision_command or command or "edge-provision",
         settings="".join(f"{setting}\n" for setting in settings),
     )

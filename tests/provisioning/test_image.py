@@ -144,6 +144,8 @@ def test_the_enrollment_runs_as_the_agent_with_edge_provision_from_beside_it(
     service = enroll.split("[Service]\n")[1].split("\n\n")[0].splitlines()
     assert service == [
         "Type=oneshot",
+        "ExecStartPre=+systemd-sysusers /etc/sysusers.d/edge-agent.conf",
+        "ExecStartPre=+systemd-tmpfiles --create /etc/tmpfiles.d/edge-agent.conf",
         "ExecStart=/opt/edge-agent/bin/edge-provision device first-boot "
         "--marker /var/lib/edge-agent/enroll-on-first-boot",
         "User=edge-agent",
