@@ -7,6 +7,7 @@ What the image gets (paths as on the device; every run writes the same, so runni
     <opcua.users>                      the user file, if --users (0600)
     /var/lib/edge-agent/enroll-on-first-boot   the enrollment parameters (JSON): no key
     /etc/systemd/system/edge-agent-enroll.service   runs `edge-provision device first-boot` once
+    /etc/systemd/system/edge-agent-setup.service    makes the agent's user and directories at boot
     /etc/systemd/system/edge-agent.service          the unit `edge-agent install-service` writes, or --unit
     /etc/sysusers.d, /etc/tmpfiles.d   the agent's user and directories (with --unit: those beside it, if any)
     ...multi-user.target.wants/        the links `systemctl enable` would make
@@ -56,24 +57,40 @@ AGENT_UNIT = AGENT_UNIT_PATH.name
 ENROLL_UNIT = "edge-agent-enroll.service"
 MARKER_VERSION = 1
 
-# The enrollment runs as the agent does, so that the key it makes is the agent's from the start. It makes
-# the agent's user and files first (as root, "+"): systemd-sysusers.service runs at boot only when /etc
-# needs an update (ConditionNeedsUpdate=/etc), which an image's first boot need not be.
+# The enrollment runs as the agent does, so that the key it makes is the agent's from the start.
 _SHARED_SETTINGS = ("User", "Group", "StateDirectory", "StateDirectoryMode", "UMask")
 
 ENROLL_UNIT_TEXT = """\
 [Unit]
 Description=edge-agent: make this device's key and certificate request (first boot only)
 ConditionPathExists={marker}
-After=local-fs.target systemd-sysusers.service systemd-tmpfiles-setup.service
+After=local-fs.target {setup_unit}
 Before={agent_unit}
 
 [Service]
 Type=oneshot
-ExecStartPre=+systemd-sysusers {sysusers}
-ExecStartPre=+systemd-tmpfiles --create {tmpfiles}
 ExecStart={command} device first-boot --marker {marker}
 {settings}
+[Install]
+WantedBy=multi-user.target
+"""
+
+# The agent's user and files, made at every boot before the agent (and the enrollment) start: the user
+# is not in the image, and systemd-sysusers.service runs at boot only when /etc needs an update
+# (ConditionNeedsUpdate=/etc), which a flashed image's first boot need not be. It cannot be an
+# ExecStartPre=+ of the units that run as that user: systemd looks the user up for every command.
+SETUP_UNIT = "edge-agent-setup.service"
+SETUP_UNIT_TEXT = """\
+[Unit]
+Description=edge-agent: the agent's user and directories (its sysusers.d and tmpfiles.d snippets)
+After=local-fs.target systemd-sysusers.service systemd-tmpfiles-setup.service
+Before={enroll_unit} {agent_unit}
+
+[Service]
+Type=oneshot
+ExecStart=systemd-sysusers {sysusers}
+ExecStart=systemd-tmpfiles --create {tmpfiles}
+
 [Install]
 WantedBy=multi-user.target
 """
@@ -167,6 +184,10 @@ def plan_image(
         steps += _unit_steps(
             ENROLL_UNIT, _enroll_unit(agent_unit, provision_command), "makes the key at first boot"
         )
+    setup = SETUP_UNIT_TEXT.format(
+        enroll_unit=ENROLL_UNIT, agent_unit=AGENT_UNIT, sysusers=service.SYSUSERS, tmpfiles=service.TMPFILES
+    )
+    steps += _unit_steps(SETUP_UNIT, setup.encode(), "makes the agent's user and directories")
     steps += _unit_steps(AGENT_UNIT, agent_unit, "runs the agent")
     steps += [Step(path, f"{path.parent.name} for the agent", content) for path, content in snippets]
     return ImagePlan(root, steps, notes)
@@ -232,8 +253,7 @@ def _enroll_unit(agent_unit: bytes, provision_command: str | None) -> bytes:
     text = ENROLL_UNIT_TEXT.format(
         marker=FIRST_BOOT_MARKER,
         agent_unit=AGENT_UNIT,
-        sysusers=service.SYSUSERS,
-        tmpfiles=service.TMPFILES,
+        setup_unit=SETUP_UNIT,
         command=provision_command or command or "edge-provision",
         settings="".join(f"{setting}\n" for setting in settings),
     )

@@ -119,12 +119,14 @@ def test_the_agent_and_the_enrollment_units_are_installed_and_enabled(
     enroll = (units / "edge-agent-enroll.service").read_text()
     assert "ConditionPathExists=/var/lib/edge-agent/enroll-on-first-boot" in enroll
     assert "ExecStart=edge-provision device first-boot" in enroll
-    assert {
-        name: os.readlink(units / "multi-user.target.wants" / name)
-        for name in ("edge-agent.service", "edge-agent-enroll.service")
-    } == {
-        "edge-agent.service": "/etc/systemd/system/edge-agent.service",
-        "edge-agent-enroll.service": "/etc/systemd/system/edge-agent-enroll.service",
+    assert "After=local-fs.target edge-agent-setup.service" in enroll
+    setup = (units / "edge-agent-setup.service").read_text()
+    assert "Before=edge-agent-enroll.service edge-agent.service" in setup
+    assert "ExecStart=systemd-sysusers /etc/sysusers.d/edge-agent.conf\n" in setup
+    assert "ExecStart=systemd-tmpfiles --create /etc/tmpfiles.d/edge-agent.conf\n" in setup
+    names = ("edge-agent.service", "edge-agent-enroll.service", "edge-agent-setup.service")
+    assert {name: os.readlink(units / "multi-user.target.wants" / name) for name in names} == {
+        name: f"/etc/systemd/system/{name}" for name in names
     }
 
 
@@ -144,8 +146,6 @@ def test_the_enrollment_runs_as_the_agent_with_edge_provision_from_beside_it(
     service = enroll.split("[Service]\n")[1].split("\n\n")[0].splitlines()
     assert service == [
         "Type=oneshot",
-        "ExecStartPre=+systemd-sysusers /etc/sysusers.d/edge-agent.conf",
-        "ExecStartPre=+systemd-tmpfiles --create /etc/tmpfiles.d/edge-agent.conf",
         "ExecStart=/opt/edge-agent/bin/edge-provision device first-boot "
         "--marker /var/lib/edge-agent/enroll-on-first-boot",
         "User=edge-agent",

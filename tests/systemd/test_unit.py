@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from edge_agent.service.install import bundled, exec_start_command, render_unit
+from provisioning.image import plan_image, write_image
 
 from .service import SYSTEMD, UNIT
 
@@ -114,3 +115,26 @@ def test_tmpfiles_makes_the_directories_private_to_the_agent(tmp_path: Path) -> 
     ):
         found = (tmp_path / path).stat()
         assert (stat.S_IMODE(found.st_mode), found.st_uid) == (mode, uid), path
+
+
+def test_the_units_an_image_is_seeded_with_verify_clean(tmp_path: Path) -> None:
+    # As `edge-provision image` writes them for this installation (so that their programs exist here).
+    root = tmp_path / "rootfs"
+    (root / "etc").mkdir(parents=True)
+    config = tmp_path / "agent.yaml"
+    config.write_bytes(bundled("config.yaml"))
+    write_image(plan_image(root, config, application_uri="urn:example:edge-agent:image"))
+    units = sorted((root / "etc/systemd/system").glob("*.service"))
+    assert [unit.name for unit in units] == [
+        "edge-agent-enroll.service",
+        "edge-agent-setup.service",
+        "edge-agent.service",
+    ]
+
+    result = subprocess.run(
+        [systemd_tool("systemd-analyze"), "verify", *map(str, units)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
