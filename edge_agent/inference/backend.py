@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import struct
+import sys
 from typing import Any
 
 from . import float_mode
@@ -34,6 +36,20 @@ def interpreter_class(preferred: str | None = None) -> tuple[str, Any]:
             continue
         return name, module.Interpreter
     raise NoBackendError(
-        "no TFLite interpreter is installed; install 'tflite-runtime' (Python <= 3.11, with numpy<2) or "
-        "'ai-edge-litert' (Python >= 3.12). Tried: " + "; ".join(tried)
+        f"no TFLite interpreter is installed: {install_advice()}. Tried: " + "; ".join(tried)
     )
+
+
+def install_advice(version: tuple[int, int] | None = None, pointer_bytes: int | None = None) -> str:
+    """What to install for this Python (``version``) on this machine (``pointer_bytes``: 4 on 32-bit)."""
+    version = version or (sys.version_info.major, sys.version_info.minor)
+    # A 32-bit system on a 64-bit kernel (Raspberry Pi OS 32-bit on a Pi 4) says aarch64 in uname, so the
+    # pointer size of this Python tells.
+    if (pointer_bytes or struct.calcsize("P")) == 4:
+        if version >= (3, 12):
+            return (
+                "neither tflite-runtime nor ai-edge-litert is built for 32-bit ARM with Python 3.12 or "
+                "later; on-device inference needs a 64-bit OS here (Raspberry Pi OS 64-bit)"
+            )
+        return "install 'tflite-runtime' 2.14 (built for 32-bit ARM with Python 3.11) with numpy<2"
+    return "install 'tflite-runtime' (Python <= 3.11, with numpy<2) or 'ai-edge-litert' (Python >= 3.12)"

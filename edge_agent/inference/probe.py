@@ -54,12 +54,15 @@ def probe_model(path: Path, backend: str | None = None) -> ProbeResult:
 def _child(path: Path, backend: str | None) -> dict[str, object]:
     import numpy as np
 
-    from .backend import interpreter_class
+    from .backend import NoBackendError, interpreter_class
 
     content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     try:
         _, interpreter_cls = interpreter_class(backend)
+    except NoBackendError as exc:
+        return {"ok": False, "reason": str(exc), "sha256": digest}
+    try:
         interpreter = interpreter_cls(model_content=content)
         interpreter.allocate_tensors()
         for detail in interpreter.get_input_details():

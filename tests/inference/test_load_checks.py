@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from edge_agent.inference.backend import install_advice
 from edge_agent.inference.model import LoadedModel, ModelRefused
 from edge_agent.inference.pipeline import ModelPipeline
 from edge_agent.tags import TagInfo
@@ -159,3 +161,28 @@ def test_a_text_tag_cannot_be_a_model_input() -> None:
     pipeline = ModelPipeline(config, TWO_BY_TWO, store)
     pipeline.load()
     assert pipeline.refusal == "input tag 'b0' holds text; a model takes numbers"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None, reason="TensorFlow is installed here")
+def test_a_model_without_its_interpreter_is_refused_for_that_not_as_an_invalid_model() -> None:
+    config = model_config(name="m", file=str(ANOMALY))
+    with pytest.raises(ModelRefused) as refused:
+        LoadedModel(ANOMALY, config, backend="tensorflow")  # the one interpreter the tests never install
+
+    reason = str(refused.value)
+    assert reason.startswith("pump_anomaly.tflite: no TFLite interpreter is installed: install ")
+    assert "not a valid" not in reason
+
+
+@pytest.mark.parametrize(
+    ("version", "pointer_bytes", "advice"),
+    [
+        ((3, 11), 8, "install 'tflite-runtime' (Python <= 3.11, with numpy<2) or 'ai-edge-litert'"),
+        ((3, 11), 4, "install 'tflite-runtime' 2.14 (built for 32-bit ARM with Python 3.11) with numpy<2"),
+        ((3, 13), 4, "on-device inference needs a 64-bit OS here (Raspberry Pi OS 64-bit)"),
+    ],
+)
+def test_the_advice_for_a_missing_interpreter_fits_the_python_and_the_system(
+    version: tuple[int, int], pointer_bytes: int, advice: str
+) -> None:
+    assert advice in install_advice(version, pointer_bytes)
