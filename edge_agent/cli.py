@@ -121,6 +121,15 @@ def _check(args: argparse.Namespace) -> int:
     config = load_config(path)
     tags = len(config.tag_infos())
     print(f"{path}: OK ({len(config.sources)} sources, {tags} tags, {len(config.models)} models)")
+    if config.models:
+        from edge_agent.inference.backend import install_advice, installed_backends
+
+        if not installed_backends():
+            print(
+                f"{path}: warning: no TFLite interpreter is installed, so its models would be refused: "
+                f"{install_advice()}",
+                file=sys.stderr,
+            )
     return EXIT_OK
 
 

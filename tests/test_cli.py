@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from edge_agent.cli import main
 from edge_agent.demo import DEMO_CONFIG
+from edge_agent.inference import backend
 
 
 def edge_agent(*args: str) -> subprocess.CompletedProcess[str]:
@@ -45,3 +49,22 @@ def test_plan_prints_the_requests_of_each_modbus_device() -> None:
     assert "pump_plc" in result.stdout
     assert "FC04" in result.stdout and "FC03" in result.stdout
     assert "motor_temperature" in result.stdout
+
+
+def test_check_warns_when_the_configs_models_would_find_no_interpreter(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(backend, "BACKENDS", (("no_such_interpreter", "no_such_interpreter.interpreter"),))
+
+    assert main(["check", str(DEMO_CONFIG)]) == 0
+
+    out, err = capsys.readouterr()
+    assert "OK (2 sources, 25 tags, 2 models)" in out
+    assert "warning: no TFLite interpreter is installed, so its models would be refused: install " in err
+
+
+def test_check_says_nothing_of_interpreters_where_one_is_installed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", str(DEMO_CONFIG)]) == 0
+    assert capsys.readouterr().err == ""

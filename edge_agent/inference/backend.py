@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.util
 import struct
 import sys
 from typing import Any
@@ -38,6 +40,16 @@ def interpreter_class(preferred: str | None = None) -> tuple[str, Any]:
     raise NoBackendError(
         f"no TFLite interpreter is installed: {install_advice()}. Tried: " + "; ".join(tried)
     )
+
+
+def installed_backends() -> list[str]:
+    """The interpreters this Python could import (found, not imported: importing one takes a second)."""
+    found = []
+    for name, _ in BACKENDS:
+        with contextlib.suppress(ImportError, ValueError):
+            if importlib.util.find_spec(name) is not None:
+                found.append(name)
+    return found
 
 
 def install_advice(version: tuple[int, int] | None = None, pointer_bytes: int | None = None) -> str:
