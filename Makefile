@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test test-fast lint bench soak clean systemd-tools mosquitto-tools browser-tools sparkplug-proto ns0
+.PHONY: demo test test-fast lint bench soak clean systemd-tools mosquitto-tools browser-tools sparkplug-proto ns0 arm64-tools arm64-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,24 @@ browser-tools:
 		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$sudo apt-get update -qq && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+# debootstrap, qemu's user-mode emulators and systemd-nspawn for `make arm64-check`, from the distribution's
+# packages when they are missing (Debian/Ubuntu; as root, else through sudo).
+arm64-tools:
+	@command -v debootstrap >/dev/null && [ -e /usr/lib/binfmt.d/qemu-aarch64.conf ] && \
+		command -v systemd-nspawn >/dev/null || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			debootstrap qemu-user-static systemd-container; }
+
+# The agent on Debian arm64 (Raspberry Pi OS's base) under qemu's emulation: install, check, demo, smoke
+# tests, an image's first boot (image/arm64_check.py). Root file systems are cached in .cache/arm64
+# (ARM64_CACHE); ARM64_SUITES="bookworm trixie" checks Debian 13 too.
+ARM64_SUITES ?= bookworm
+arm64-check: $(TEST_STAMP) arm64-tools
+	sudo=$$([ "$$(id -u)" = 0 ] || echo "sudo --preserve-env=ARM64_CACHE"); \
+		$$sudo $(BIN)/python -m image.arm64_check $(addprefix --suite ,$(ARM64_SUITES))
 
 test: $(TEST_STAMP) $(INTEROP_STAMP) systemd-tools mosquitto-tools browser-tools
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -1,0 +1,67 @@
+"""qemu's user-mode emulator registered with binfmt_misc, so that this kernel runs another architecture's
+programs, inside a root file system too."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+# Debian's qemu-user-static ships one registration line per architecture here (for systemd-binfmt).
+BINFMT_CONFIGS = Path("/usr/lib/binfmt.d")
+
+
+class EmulationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Architecture:
+    debian: str
+    """Debian's name: arm64, armhf."""
+    qemu: str
+    """qemu's name: aarch64, arm."""
+    machine: str
+    """What platform.machine() says on it."""
+
+    @property
+    def binfmt_entry(self) -> Path:
+        return BINFMT / f"qemu-{self.qemu}"
+
+
+ARM64 = Architecture("arm64", "aarch64", "aarch64")
+ARMHF = Architecture("armhf", "arm", "armv7l")
+
+
+def ensure_registered(architecture: Architecture) -> str:
+    """Make this kernel run ``architecture``'s programs through qemu; says what it found or did."""
+    if not (BINFMT / "register").exists():
+        mounted = subprocess.run(
+            ["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        if mounted.returncode != 0:
+            raise EmulationError(f"cannot mount binfmt_misc on {BINFMT}: {mounted.stderr.strip()}")
+    entry = architecture.binfmt_entry
+    if not entry.exists():
+        config = BINFMT_CONFIGS / f"qemu-{architecture.qemu}.conf"
+        if not config.is_file():
+            raise EmulationError(f"{config} is missing: install Debian's qemu-user-static (make arm64-tools)")
+        (BINFMT / "register").write_text(config.read_text().strip())
+        done = "registered"
+    else:
+        done = "already registered"
+    fields = dict(line.split(" ", 1) for line in entry.read_text().splitlines()[1:] if " " in line)
+    if not entry.read_text().startswith("enabled"):
+        raise EmulationError(f"{entry} is disabled: `echo 1 > {entry}` enables it")
+    # F (fix binary): the kernel opens the interpreter now, so it need not exist inside the root file system.
+    if "F" not in fields.get("flags:", ""):
+        raise EmulationError(
+            f"{entry} is registered without the F flag, so programs inside a root file system cannot reach "
+            f"{fields.get('interpreter', 'the interpreter')}: `echo -1 > {entry}` removes it, and this check "
+            "registers Debian's qemu-user-static entry"
+        )
+    return f"qemu-{architecture.qemu} {done} ({fields.get('interpreter', '?')}, flags {fields.get('flags:')})"

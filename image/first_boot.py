@@ -1,0 +1,261 @@
+"""The image path: `edge-provision image` seeds a root as a technician seeds an SD card, the root boots
+(systemd in the container), the device makes its key on first boot, and the agent serves what a secure
+client on this machine reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import psutil
+from asyncua import Client, ua
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from cryptography import x509
+
+from edge_agent.identity import PkiLayout
+from edge_agent.opcua import NAMESPACE_URI
+from tests.support.opcua import ClientIdentity, make_client_identity
+from tests.support.ports import free_port
+
+from .container import Container, inside
+from .record import Outcome, Record
+
+AGENT = "/opt/edge-agent/bin/edge-agent"
+APPLICATION_URI = "urn:example:edge-agent:arm64-gateway"
+HOSTNAME = "arm64-gateway"
+USER, PASSWORD = "technician", "correct horse battery staple"
+T = TypeVar("T")
+DEVICE_PKI = "var/lib/edge-agent/pki"
+# qemu's user-mode emulation cannot do two things of the hardened unit: set up an IPC namespace (the
+# namespace's file descriptor passed over a socket comes back as EIO) and PrivateUsers' user namespace
+# (the USER step fails with EINVAL). Turned off in the emulated root only, by this drop-in; a Pi runs the
+# unit as it is. (Under emulation the unit's seccomp filters are not enforced either: qemu does not install
+# a guest's filters.)
+EMULATION_DROP_IN = """\
+# Written by `make arm64-check` for qemu user-mode emulation only: qemu cannot set these up.
+[Service]
+PrivateIPC=no
+PrivateUsers=no
+"""
+
+GATEWAY_CONFIG = """\
+asset:
+  id: urn:example:aas:arm64-gateway
+  global_asset_id: urn:example:asset:arm64-gateway
+  nameplate:
+    manufacturer_name: ACME Pumpen GmbH
+    product_designation: Centrifugal pump CP-200 (arm64 check)
+    serial_number: "ARM64-0001"
+opcua:
+  endpoint: opc.tcp://127.0.0.1:{opcua_port}
+  users: /etc/edge-agent/users.json
+sources:
+  - name: pump_plc
+    driver: modbus
+    transport: tcp
+    host: 127.0.0.1
+    port: {modbus_port}
+    unit: 1
+    poll: 250ms
+    points:
+      - {{ name: motor_temperature, kind: input, address: 0, type: float32, unit: degC }}
+      - {{ name: vibration_rms, kind: input, address: 2, type: uint16, scale: 0.01, unit: mm/s }}
+      - {{ name: discharge_pressure, kind: input, address: 3, type: uint16, scale: 0.01, unit: bar }}
+      - {{ name: flow_rate, kind: input, address: 4, type: uint16, scale: 0.1, unit: m3/h }}
+      - {{ name: motor_speed, kind: input, address: 5, type: uint16, unit: rpm }}
+models:
+  - name: pump_health
+    file: pump_anomaly.tflite
+    every: 250ms
+    inputs:
+      tags: [motor_temperature, vibration_rms, discharge_pressure, flow_rate, motor_speed]
+      window: 16
+    outputs:
+      - {{ name: anomaly_score, index: 0 }}
+"""
+
+
+@dataclass
+class Gateway:
+    """What the technician brings: the device's config, its users, and a client that will read it."""
+
+    config: Path
+    users: Path
+    client: ClientIdentity
+    opcua_port: int
+    modbus_port: int
+
+    @property
+    def url(self) -> str:
+        return f"opc.tcp://127.0.0.1:{self.opcua_port}"
+
+
+def prepare(work: Path, record: Record) -> Gateway:
+    work.mkdir(parents=True, exist_ok=True)
+    opcua_port, modbus_port = free_port(), free_port()
+    config = work / "config.yaml"
+    config.write_text(GATEWAY_CONFIG.format(opcua_port=opcua_port, modbus_port=modbus_port))
+    users, password = work / "users.json", work / "password"
+    users.unlink(missing_ok=True)
+    password.write_text(PASSWORD)
+    record.run(
+        [*_provision(), "user", "add", "--users", str(users), USER, "--role", "Operator",
+         "--password-file", str(password)],
+        log_name="image-seed",
+    )  # fmt: skip
+    client = make_client_identity(work / "client", "arm64-check-client", "urn:example:arm64-check:client")
+    return Gateway(config, users, client, opcua_port, modbus_port)
+
+
+def seed(root: Path, gateway: Gateway, record: Record) -> str:
+    """`edge-provision image` into ``root``, as onto a mounted SD card; returns its notes."""
+    output = record.run(
+        [*_provision(), "--json", "image", "--root", str(root), "--config", str(gateway.config),
+         "--users", str(gateway.users), "--application-uri", APPLICATION_URI, "--agent", AGENT],
+        log_name="image-seed",
+    )  # fmt: skip
+    result = json.loads(output[output.index("\n{") :])
+    (root / "etc/hostname").write_text(HOSTNAME + "\n")
+    drop_in = root / "etc/systemd/system/edge-agent.service.d/qemu-user-emulation.conf"
+    drop_in.parent.mkdir(parents=True, exist_ok=True)
+    drop_in.write_text(EMULATION_DROP_IN)
+    return f"{len(result['files'])} files written"
+
+
+def boot_and_serve(
+    root: Path, gateway: Gateway, record: Record, outcome: Outcome, timeout: float
+) -> dict[str, float]:
+    """Boot ``root``; times (s from boot) of the first-boot key, the agent serving, and a secure read."""
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "edge_agent.simulator", "--port", str(gateway.modbus_port), "--seed", "5"],
+        stdout=subprocess.DEVNULL,
+        stderr=record.log_file("image-simulator").open("w"),
+    )
+    layout = PkiLayout(root / DEVICE_PKI)
+    marker = root / "var/lib/edge-agent/enroll-on-first-boot"
+    times: dict[str, float] = {}
+    with record.log_file("image-boot").open("wb") as console:
+        started = time.monotonic()
+        booted = Container(root).boot(console)
+        try:
+            init_pid = _wait(lambda: _init_pid(booted.pid), timeout, "the container's init to start")
+            _wait(
+                lambda: not marker.exists() and layout.pending_request.exists(), timeout, "the first-boot key"
+            )
+            times["key made"] = time.monotonic() - started
+            key_note = _key_ownership(root, layout)
+            certificate = asyncio.run(_wait_for_endpoints(gateway.url, timeout))
+            times["agent serving"] = time.monotonic() - started
+            record.run(
+                [
+                    *_provision(),
+                    "trust",
+                    "add",
+                    "--pki",
+                    str(layout.root),
+                    str(gateway.client.certificate_path),
+                ],
+                log_name="image-trust",
+            )
+            reading = asyncio.run(_secure_read(gateway, timeout))
+            times["secure read"] = time.monotonic() - started
+            status = inside(init_pid, ["systemctl", "show", "--property=StatusText", "--value", "edge-agent"])
+            uri = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            outcome.detail = (
+                f"{key_note}; served with {uri.get_values_for_type(x509.UniformResourceIdentifier)[0]}; "
+                f'status "{status.stdout.strip()}"; as {USER} over SignAndEncrypt: {reading}'
+            )
+            stopping = time.monotonic()
+            inside(init_pid, ["systemctl", "poweroff"])
+            booted.wait(timeout)
+            times["power off"] = time.monotonic() - stopping
+        finally:
+            if booted.poll() is None:
+                booted.kill()
+                booted.wait()
+            simulator.terminate()
+            simulator.wait()
+    return times
+
+
+def _provision() -> list[str]:
+    return [sys.executable, "-m", "provisioning"]
+
+
+def _init_pid(nspawn_pid: int) -> int | None:
+    """The container's PID 1 (qemu running systemd), once nspawn has started it."""
+    try:
+        children = psutil.Process(nspawn_pid).children()
+    except psutil.NoSuchProcess:
+        raise RuntimeError("systemd-nspawn exited before the container booted") from None
+    return children[0].pid if children else None
+
+
+def _wait(condition: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.5)
+    raise RuntimeError(f"waited {timeout:.0f} s for {what}")
+
+
+def _key_ownership(root: Path, layout: PkiLayout) -> str:
+    users = {
+        line.split(":")[0]: int(line.split(":")[2]) for line in (root / "etc/passwd").read_text().splitlines()
+    }
+    key = next(path for path in (layout.pending_private_key, layout.private_key) if path.exists())
+    stat = key.stat()
+    if stat.st_uid != users.get("edge-agent") or stat.st_mode & 0o777 != 0o600:
+        raise RuntimeError(f"{key} is {stat.st_mode & 0o777:o}, uid {stat.st_uid}: not 0600 and the agent's")
+    return f"key {key.name} made on the device, 0600, user edge-agent"
+
+
+async def _wait_for_endpoints(url: str, within: float) -> x509.Certificate:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            endpoints = await Client(url, timeout=10).connect_and_get_server_endpoints()
+            return x509.load_der_x509_certificate(endpoints[0].ServerCertificate)
+        except (TimeoutError, OSError, ua.UaError):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the agent did not answer on {url} within {within:.0f} s") from None
+            await asyncio.sleep(1)
+
+
+async def _secure_read(gateway: Gateway, within: float) -> str:
+    identity = gateway.client
+    client = Client(gateway.url, timeout=30)
+    client.application_uri = identity.application_uri
+    await client.set_security(
+        SecurityPolicyBasic256Sha256,
+        str(identity.certificate_path),
+        str(identity.key_path),
+        mode=ua.MessageSecurityMode.SignAndEncrypt,
+    )
+    client.set_user(USER)
+    client.set_password(PASSWORD)
+    deadline = time.monotonic() + within
+    async with client:
+        namespace = await client.get_namespace_index(NAMESPACE_URI)
+        nodes = [client.get_node(ua.NodeId(tag, namespace)) for tag in ("motor_temperature", "anomaly_score")]
+        while True:
+            temperature, score = await client.read_attributes(nodes, ua.AttributeIds.Value)
+            if temperature.StatusCode.is_good() and score.StatusCode.is_good():
+                return (
+                    f"motor_temperature {temperature.Value.Value:.1f} degC, "
+                    f"anomaly_score {score.Value.Value:.3f}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"not Good within {within:.0f} s: motor_temperature {temperature.StatusCode.name}, "
+                    f"anomaly_score {score.StatusCode.name}"
+                )
+            await asyncio.sleep(1)
