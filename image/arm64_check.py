@@ -15,9 +15,9 @@ import logging
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 import psutil
@@ -25,8 +25,8 @@ import psutil
 from . import first_boot, smoke
 from .container import Container, descendant
 from .demo_run import DemoRun, bare_python_rss_mb, demo_arguments, run_demo
-from .emulation import ARM64, EmulationError, ensure_registered
-from .record import Record, StepFailed
+from .emulation import ARM64, ensure_registered
+from .record import Record
 from .rootfs import SUITES, Suite, base_root, copy_root
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -79,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             outcome.detail = f"{wheel.name}, {wheel.stat().st_size / 1024:.0f} KB"
         for name in args.suite or ["bookworm"]:
             _check_suite(SUITES[name], wheel, cache, record, args.timeout)
-    except (StepFailed, EmulationError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        print(f"\narm64-check FAILED: {exc}", file=sys.stderr)
+    except Exception as exc:  # any failure ends the check with the table of what ran; its trace goes to a log
+        (cache / "logs" / "failure.log").write_text(traceback.format_exc())
+        print(f"\narm64-check FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
         failed = True
     table = record.table()
     print(f"\n{table}")

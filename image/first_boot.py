@@ -121,7 +121,7 @@ def seed(root: Path, gateway: Gateway, record: Record) -> str:
          "--users", str(gateway.users), "--application-uri", APPLICATION_URI, "--agent", AGENT],
         log_name="image-seed",
     )  # fmt: skip
-    result = json.loads(output[output.index("\n{") :])
+    result = json.loads(output)
     (root / "etc/hostname").write_text(HOSTNAME + "\n")
     drop_in = root / "etc/systemd/system/edge-agent.service.d/qemu-user-emulation.conf"
     drop_in.parent.mkdir(parents=True, exist_ok=True)

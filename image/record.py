@@ -67,11 +67,13 @@ class Record:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
     ) -> str:
-        """Run ``args``, its output in the step's log; StepFailed (with the log's end) unless it exits 0."""
+        """Run ``args``, its output appended to the step's log and returned; StepFailed (with the log's end)
+        unless it exits 0."""
         log = self.log_file(log_name)
         with log.open("ab") as output:
             output.write(f"$ {' '.join(args)}\n".encode())
             output.flush()
+            start = output.tell()
             try:
                 finished = subprocess.run(
                     args,
@@ -86,7 +88,9 @@ class Record:
                 raise StepFailed(f"{args[0]} took over {timeout:.0f} s; {tail(log)}") from None
         if finished.returncode != 0:
             raise StepFailed(f"{' '.join(args[:3])}... exited {finished.returncode}; {tail(log)}")
-        return log.read_text(errors="replace")
+        with log.open("rb") as written:
+            written.seek(start)
+            return written.read().decode(errors="replace")
 
     def table(self) -> str:
         width = max((len(step.name) for step in self.steps), default=4)
