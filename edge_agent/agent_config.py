@@ -33,6 +33,11 @@ class AgentConfig(AgentConfigBase[SourceConfig]):
     """An edge agent's config: the asset, the OPC UA server, the sources and the models."""
 
 
+def application_uri(config: AgentConfig) -> str:
+    """The configured ApplicationUri, else one derived from the asset id (which is often a URN itself)."""
+    return config.opcua.application_uri or f"urn:edge-agent:{config.asset.id.removeprefix('urn:')}"
+
+
 def load_config(path: Path) -> AgentConfig:
     """The config in the file at ``path``; ConfigError names every problem with file, line and key."""
     return load_file(path, AgentConfig, {"driver": driver_names()})

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 def load_agent_config(config_file: Path, application_uri: str) -> AgentConfig:
     """The agent's config; InputError if it does not load or names another application URI, as the agent
     would refuse a certificate for ``application_uri`` then."""
+    from edge_agent.agent_config import application_uri as agent_application_uri
     from edge_agent.agent_config import load_config
     from edge_agent.config import ConfigError
 
@@ -22,10 +23,11 @@ def load_agent_config(config_file: Path, application_uri: str) -> AgentConfig:
         config = load_config(config_file)
     except ConfigError as exc:
         raise InputError(str(exc)) from None
-    configured = config.opcua.application_uri
-    if configured is not None and configured != application_uri:
+    served = agent_application_uri(config)
+    if served != application_uri:
+        how = "" if config.opcua.application_uri else ", derived from asset.id: set opcua.application_uri"
         raise InputError(
             f"--application-uri {application_uri!r} is not the application URI of {config_file} "
-            f"({configured!r}); the agent would refuse a certificate for it"
+            f"({served!r}{how}); the agent would refuse a certificate for it"
         )
     return config

@@ -15,7 +15,7 @@ from aas_core3 import types as aas
 from drivers.base import Source
 from drivers.registry import build_source
 from edge_agent.aas import build_environment, model_info
-from edge_agent.agent_config import AgentConfig
+from edge_agent.agent_config import AgentConfig, application_uri
 from edge_agent.config import ConfigError, ConfigProblem, resolve_model_file
 from edge_agent.history import HistoryStore
 from edge_agent.identity import PkiLayout, UserFileError, UserStore
@@ -35,11 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 3.0
-
-
-def application_uri(config: AgentConfig) -> str:
-    """The configured ApplicationUri, else one derived from the asset id (which is often a URN itself)."""
-    return config.opcua.application_uri or f"urn:edge-agent:{config.asset.id.removeprefix('urn:')}"
 
 
 def user_directory(path: Path | None) -> UserStore | None:

@@ -354,3 +354,19 @@ def test_an_agent_path_that_cannot_be_used_is_refused(
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert not (root / "etc/edge-agent").exists()
+
+
+def test_a_uri_other_than_the_one_the_agent_derives_from_its_asset_id_is_refused(
+    root: Path, inputs: dict[str, Path]
+) -> None:
+    # Without opcua.application_uri the agent serves urn:edge-agent:<asset id>; a certificate enrolled for
+    # another URI would be refused when it is imported, long after the image was flashed.
+    inputs["config"].write_text(CONFIG.replace(f"  application_uri: {APP_URI}\n", ""), encoding="utf-8")
+
+    refused = provision("image", "--root", root, "--config", inputs["config"], "--application-uri", APP_URI)
+    derived = "urn:edge-agent:example:aas:pump-17"
+    accepted = provision("image", "--root", root, "--config", inputs["config"], "--application-uri", derived)
+
+    assert refused.returncode == 2
+    assert f"('{derived}', derived from asset.id: set opcua.application_uri)" in refused.stderr
+    assert accepted.returncode == 0, accepted.stderr
