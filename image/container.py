@@ -16,6 +16,8 @@ from typing import IO
 
 import psutil
 
+from .emulation import EMULATED_CPU, provide_cpuinfo
+
 NSPAWN = ["systemd-nspawn", "--quiet", "--register=no", "--keep-unit"]
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 CONTAINER_CA_BUNDLE = "/run/host-ca-bundle.pem"
@@ -38,6 +40,7 @@ class Container:
             if value.startswith(("http://", "https://")):
                 self.environment.setdefault(name, value)
         self.environment.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        self.environment.setdefault("QEMU_CPU", EMULATED_CPU)
 
     def _binds(self) -> list[str]:
         return [f"--bind-ro={host}:{inside}" for inside, host in self.read_only.items()]
@@ -58,11 +61,15 @@ class Container:
             command.append(f"--chdir={chdir}")
         if kill_signal:
             command.append(f"--kill-signal={kill_signal}")
-        return [*command, "--", *args]
+        # /proc is the container's own once it runs: the emulated cpuinfo is bound over it from inside.
+        cpuinfo = provide_cpuinfo(self.root)
+        bind_cpuinfo = f'mount --bind {cpuinfo} /proc/cpuinfo && exec "$@"'
+        return [*command, "--", "/bin/sh", "-c", bind_cpuinfo, "sh", *args]
 
     def boot(self, console: IO[bytes]) -> subprocess.Popen[bytes]:
         """Boot the root's init (systemd) in the container; its console goes to ``console``."""
         command = [*NSPAWN, f"--directory={self.root}", "--boot", "--console=read-only", *self._binds()]
+        command.append(f"--setenv=QEMU_CPU={EMULATED_CPU}")
         return subprocess.Popen(command, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
@@ -86,6 +93,7 @@ def inside(init_pid: int, args: list[str], *, timeout: float = 120) -> subproces
     """Run ``args`` in a booted container's namespaces, as a command on its console would run."""
     return subprocess.run(
         ["nsenter", f"--target={init_pid}", "--all", *args],
+        env={**os.environ, "QEMU_CPU": EMULATED_CPU},
         check=False,
         capture_output=True,
         text=True,

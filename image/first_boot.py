@@ -25,6 +25,7 @@ from tests.support.opcua import ClientIdentity, make_client_identity
 from tests.support.ports import free_port
 
 from .container import Container, inside
+from .emulation import CPUINFO_IN_ROOT, EMULATED_CPU
 from .record import Outcome, Record
 
 AGENT = "/opt/edge-agent/bin/edge-agent"
@@ -45,6 +46,31 @@ PrivateIPC=no
 PrivateUsers=no
 """
 
+# Every service of the booted system runs under qemu: systemd hands them this environment.
+EMULATION_SYSTEM_CONF = f"""\
+# Written by `make arm64-check` for qemu user-mode emulation only (image/emulation.py says why).
+[Manager]
+DefaultEnvironment=QEMU_CPU={EMULATED_CPU}
+"""
+
+# The emulated /proc/cpuinfo (image/emulation.py says why), mounted before anything else starts.
+CPUINFO_MOUNT = """\
+# Written by `make arm64-check` for qemu user-mode emulation only.
+[Unit]
+Description=qemu user-mode emulation: an arm64 /proc/cpuinfo
+DefaultDependencies=no
+Before=sysinit.target
+
+[Mount]
+What=/{cpuinfo}
+Where=/proc/cpuinfo
+Type=none
+Options=bind,ro
+
+[Install]
+WantedBy=sysinit.target
+"""
+
 GATEWAY_CONFIG = """\
 asset:
   id: urn:example:aas:arm64-gateway
@@ -55,6 +81,7 @@ asset:
     serial_number: "ARM64-0001"
 opcua:
   endpoint: opc.tcp://127.0.0.1:{opcua_port}
+  application_uri: {application_uri}
   users: /etc/edge-agent/users.json
 sources:
   - name: pump_plc
@@ -101,7 +128,9 @@ def prepare(work: Path, record: Record) -> Gateway:
     work.mkdir(parents=True, exist_ok=True)
     opcua_port, modbus_port = free_port(), free_port()
     config = work / "config.yaml"
-    config.write_text(GATEWAY_CONFIG.format(opcua_port=opcua_port, modbus_port=modbus_port))
+    config.write_text(
+        GATEWAY_CONFIG.format(opcua_port=opcua_port, modbus_port=modbus_port, application_uri=APPLICATION_URI)
+    )
     users, password = work / "users.json", work / "password"
     users.unlink(missing_ok=True)
     password.write_text(PASSWORD)
@@ -126,6 +155,15 @@ def seed(root: Path, gateway: Gateway, record: Record) -> str:
     drop_in = root / "etc/systemd/system/edge-agent.service.d/qemu-user-emulation.conf"
     drop_in.parent.mkdir(parents=True, exist_ok=True)
     drop_in.write_text(EMULATION_DROP_IN)
+    system_conf = root / "etc/systemd/system.conf.d/qemu-user-emulation.conf"
+    system_conf.parent.mkdir(parents=True, exist_ok=True)
+    system_conf.write_text(EMULATION_SYSTEM_CONF)
+    mount = root / "etc/systemd/system/proc-cpuinfo.mount"
+    mount.write_text(CPUINFO_MOUNT.format(cpuinfo=CPUINFO_IN_ROOT))
+    wants = root / "etc/systemd/system/sysinit.target.wants/proc-cpuinfo.mount"
+    wants.parent.mkdir(parents=True, exist_ok=True)
+    wants.unlink(missing_ok=True)
+    wants.symlink_to("/etc/systemd/system/proc-cpuinfo.mount")
     return f"{len(result['files'])} files written"
 
 
@@ -167,9 +205,12 @@ def boot_and_serve(
             reading = asyncio.run(_secure_read(gateway, timeout))
             times["secure read"] = time.monotonic() - started
             status = inside(init_pid, ["systemctl", "show", "--property=StatusText", "--value", "edge-agent"])
-            uri = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            (uri,) = names.get_values_for_type(x509.UniformResourceIdentifier)
+            if uri != APPLICATION_URI:
+                raise RuntimeError(f"the agent serves a certificate for {uri}, not {APPLICATION_URI}")
             outcome.detail = (
-                f"{key_note}; served with {uri.get_values_for_type(x509.UniformResourceIdentifier)[0]}; "
+                f"{key_note}; serves a certificate for {uri}; "
                 f'status "{status.stdout.strip()}"; as {USER} over SignAndEncrypt: {reading}'
             )
             stopping = time.monotonic()
@@ -215,7 +256,11 @@ def _key_ownership(root: Path, layout: PkiLayout) -> str:
     stat = key.stat()
     if stat.st_uid != users.get("edge-agent") or stat.st_mode & 0o777 != 0o600:
         raise RuntimeError(f"{key} is {stat.st_mode & 0o777:o}, uid {stat.st_uid}: not 0600 and the agent's")
-    return f"key {key.name} made on the device, 0600, user edge-agent"
+    request = x509.load_pem_x509_csr(layout.pending_request.read_bytes())
+    names = request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    if names.get_values_for_type(x509.UniformResourceIdentifier) != [APPLICATION_URI]:
+        raise RuntimeError(f"{layout.pending_request} does not ask for {APPLICATION_URI}")
+    return f"key {key.name} made on the device, 0600, user edge-agent; its request for {APPLICATION_URI}"
 
 
 async def _wait_for_endpoints(url: str, within: float) -> x509.Certificate:
