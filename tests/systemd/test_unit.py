@@ -123,7 +123,7 @@ def test_the_units_an_image_is_seeded_with_verify_clean(tmp_path: Path) -> None:
     (root / "etc").mkdir(parents=True)
     config = tmp_path / "agent.yaml"
     config.write_bytes(bundled("config.yaml"))
-    write_image(plan_image(root, config, application_uri="urn:example:edge-agent:image"))
+    write_image(plan_image(root, config, application_uri="urn:edge-agent:example:aas:CHANGE-ME"))
     units = sorted((root / "etc/systemd/system").glob("*.service"))
     assert [unit.name for unit in units] == [
         "edge-agent-enroll.service",
