@@ -15,8 +15,9 @@ from edge_agent.inference.backend import interpreter_class
 from edge_agent.simulator import PumpSimulator
 from models import MODELS_DIR, bundled
 
-# The raw interpreter, imported the way the agent imports it (keeping the process's floating-point mode).
-_, Interpreter = interpreter_class("tflite_runtime")
+# The raw interpreter the agent would use here, imported the way it imports it (keeping the process's
+# floating-point mode): tflite-runtime on Python 3.11, ai-edge-litert on 3.13 (the arm64 check's Trixie).
+_, Interpreter = interpreter_class()
 
 MODEL = "pump_anomaly.tflite"
 CARD = "pump_anomaly.card.yaml"
