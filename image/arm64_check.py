@@ -193,6 +193,10 @@ def _check_suite(suite: Suite, wheel: Path, cache: Path, record: Record, timeout
         )
         outcome.detail = _last_line(output).strip("= ")
 
+    if suite.cannot_boot:
+        with record.step(f"{label}: image boot") as outcome:
+            outcome.detail = f"not run: {suite.cannot_boot}"
+        return
     with record.step(f"{label}: edge-provision image --root") as outcome:
         gateway = first_boot.prepare(work / "gateway", record)
         outcome.detail = first_boot.seed(image_root, gateway, record)
