@@ -193,13 +193,18 @@ def _check_suite(suite: Suite, wheel: Path, cache: Path, record: Record, timeout
         )
         outcome.detail = _last_line(output).strip("= ")
 
-    if suite.cannot_boot:
-        with record.step(f"{label}: image boot") as outcome:
-            outcome.detail = f"not run: {suite.cannot_boot}"
-        return
     with record.step(f"{label}: edge-provision image --root") as outcome:
         gateway = first_boot.prepare(work / "gateway", record)
         outcome.detail = first_boot.seed(image_root, gateway, record)
+    if suite.cannot_boot:
+        # The issue's fallback: the units' commands, run as the units would run them, without systemd.
+        print(f"   {label} does not boot under emulation: {suite.cannot_boot}", flush=True)
+        with record.step(f"{label}: first-boot and agent commands, no boot") as outcome:
+            times = first_boot.run_units_by_hand(image_root, gateway, record, outcome, timeout)
+            outcome.detail = ", ".join(f"{what} at {seconds:.0f} s" for what, seconds in times.items()) + (
+                f"; {outcome.detail}"
+            )
+        return
     with record.step(f"{label}: boot, first-boot key, agent serving") as outcome:
         times = first_boot.boot_and_serve(image_root, gateway, record, outcome, timeout)
         outcome.detail = ", ".join(f"{what} at {seconds:.0f} s" for what, seconds in times.items()) + (

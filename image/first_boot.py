@@ -33,6 +33,15 @@ APPLICATION_URI = "urn:example:edge-agent:arm64-gateway"
 HOSTNAME = "arm64-gateway"
 USER, PASSWORD = "technician", "correct horse battery staple"
 T = TypeVar("T")
+# What edge-agent-setup.service and edge-agent-enroll.service run (provisioning/image.py writes them).
+SETUP_COMMANDS = (
+    ["systemd-sysusers", "/etc/sysusers.d/edge-agent.conf"],
+    ["systemd-tmpfiles", "--create", "/etc/tmpfiles.d/edge-agent.conf"],
+)
+FIRST_BOOT_COMMAND = [
+    "/opt/edge-agent/bin/edge-provision", "device", "first-boot",
+    "--marker", "/var/lib/edge-agent/enroll-on-first-boot",
+]  # fmt: skip
 DEVICE_PKI = "var/lib/edge-agent/pki"
 # qemu's user-mode emulation cannot do two things of the hardened unit: set up an IPC namespace (the
 # namespace's file descriptor passed over a socket comes back as EIO) and PrivateUsers' user namespace
@@ -188,27 +197,10 @@ def boot_and_serve(
                 lambda: not marker.exists() and layout.pending_request.exists(), timeout, "the first-boot key"
             )
             times["key made"] = time.monotonic() - started
-            key_note = _key_ownership(root, layout)
-            certificate = asyncio.run(_wait_for_endpoints(gateway.url, timeout))
-            times["agent serving"] = time.monotonic() - started
-            record.run(
-                [
-                    *_provision(),
-                    "trust",
-                    "add",
-                    "--pki",
-                    str(layout.root),
-                    str(gateway.client.certificate_path),
-                ],
-                log_name="image-trust",
+            key_note, uri, reading = _check_serving(
+                root, gateway, record, started=started, times=times, timeout=timeout
             )
-            reading = asyncio.run(_secure_read(gateway, timeout))
-            times["secure read"] = time.monotonic() - started
             status = inside(init_pid, ["systemctl", "show", "--property=StatusText", "--value", "edge-agent"])
-            names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            (uri,) = names.get_values_for_type(x509.UniformResourceIdentifier)
-            if uri != APPLICATION_URI:
-                raise RuntimeError(f"the agent serves a certificate for {uri}, not {APPLICATION_URI}")
             outcome.detail = (
                 f"{key_note}; serves a certificate for {uri}; "
                 f'status "{status.stdout.strip()}"; as {USER} over SignAndEncrypt: {reading}'
@@ -224,6 +216,92 @@ def boot_and_serve(
             simulator.terminate()
             simulator.wait()
     return times
+
+
+def run_units_by_hand(
+    root: Path, gateway: Gateway, record: Record, outcome: Outcome, timeout: float
+) -> dict[str, float]:
+    """For a system whose systemd cannot run under the emulation: what its units would run, in order, as they
+    would run it (edge-agent-setup's commands as root, the enrollment's and the agent's as the agent's user
+    with the unit's umask); then the same checks as after a boot. Times in s from the start."""
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "edge_agent.simulator", "--port", str(gateway.modbus_port), "--seed", "5"],
+        stdout=subprocess.DEVNULL,
+        stderr=record.log_file("image-simulator").open("w"),
+    )
+    container = Container(root)
+    as_agent = ["setpriv", "--reuid=edge-agent", "--regid=edge-agent", "--init-groups", "--"]
+    with_umask = ["sh", "-c", 'umask 077 && exec "$@"', "sh"]
+    times: dict[str, float] = {}
+    started = time.monotonic()
+    try:
+        for command in SETUP_COMMANDS:
+            record.run(container.command(command), log_name="image-by-hand")
+        record.run(
+            container.command([*with_umask, *as_agent, *FIRST_BOOT_COMMAND]),
+            log_name="image-by-hand",
+        )
+        times["key made"] = time.monotonic() - started
+        with record.log_file("image-agent").open("wb") as log:
+            agent = subprocess.Popen(
+                container.command(
+                    [
+                        "sh",
+                        "-c",
+                        'umask 077 && exec "$@"',
+                        "sh",
+                        *as_agent,
+                        AGENT,
+                        "run",
+                        "/etc/edge-agent/config.yaml",
+                    ],
+                    kill_signal="SIGTERM",
+                ),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                key_note, uri, reading = _check_serving(
+                    root, gateway, record, started=started, times=times, timeout=timeout
+                )
+            finally:
+                stopping = time.monotonic()
+                agent.terminate()
+                agent.wait(60)
+                times["stopped"] = time.monotonic() - stopping
+        outcome.detail = (
+            f"the units' commands run by hand; {key_note}; serves a certificate for {uri}; as {USER} over "
+            f"SignAndEncrypt: {reading}; exit {agent.returncode}"
+        )
+    finally:
+        simulator.terminate()
+        simulator.wait()
+    if agent.returncode != 0:
+        raise RuntimeError(
+            f"the agent exited {agent.returncode} when stopped; see {record.log_file('image-agent')}"
+        )
+    return times
+
+
+def _check_serving(
+    root: Path, gateway: Gateway, record: Record, *, started: float, times: dict[str, float], timeout: float
+) -> tuple[str, str, str]:
+    """The first-boot key, the served certificate, and a secure read by a client the technician trusts."""
+    layout = PkiLayout(root / DEVICE_PKI)
+    key_note = _key_ownership(root, layout)
+    certificate = asyncio.run(_wait_for_endpoints(gateway.url, timeout))
+    times["agent serving"] = time.monotonic() - started
+    record.run(
+        [*_provision(), "trust", "add", "--pki", str(layout.root), str(gateway.client.certificate_path)],
+        log_name="image-trust",
+    )
+    reading = asyncio.run(_secure_read(gateway, timeout))
+    times["secure read"] = time.monotonic() - started
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    (uri,) = names.get_values_for_type(x509.UniformResourceIdentifier)
+    if uri != APPLICATION_URI:
+        raise RuntimeError(f"the agent serves a certificate for {uri}, not {APPLICATION_URI}")
+    return key_note, uri, reading
 
 
 def _provision() -> list[str]:
