@@ -22,9 +22,11 @@ from pathlib import Path
 
 import psutil
 
+from tests.support.agent_process import demo_arguments
+
 from . import first_boot, smoke
 from .container import Container, descendant
-from .demo_run import DemoRun, bare_python_rss_mb, demo_arguments, run_demo
+from .demo_run import DemoRun, bare_python_rss_mb, run_demo
 from .emulation import ARM64, ensure_registered
 from .record import Record
 from .rootfs import SUITES, Suite, base_root, copy_root
@@ -147,7 +149,7 @@ def _check_suite(suite: Suite, wheel: Path, cache: Path, record: Record, timeout
 
     with record.step(f"{label}: edge-agent check (demo config)") as outcome:
         found = record.run(
-            container.command([f"{VENV}/bin/edge-agent", "check", _demo_config(installed, suite)]),
+            container.command([f"{VENV}/bin/edge-agent", "check", _demo_config(installed)]),
             log_name="check",
         )
         outcome.detail = _last_line(found).split(": ", 1)[-1]
@@ -212,7 +214,7 @@ def _check_suite(suite: Suite, wheel: Path, cache: Path, record: Record, timeout
         )
 
 
-def _demo_config(root: Path, suite: Suite) -> str:
+def _demo_config(root: Path) -> str:
     (found,) = (root / "opt/edge-agent/lib").glob("python3*/site-packages/edge_agent/demo/demo.yaml")
     return "/" + str(found.relative_to(root))
 

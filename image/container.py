@@ -41,6 +41,7 @@ class Container:
                 self.environment.setdefault(name, value)
         self.environment.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
         self.environment.setdefault("QEMU_CPU", EMULATED_CPU)
+        self._cpuinfo = provide_cpuinfo(self.root)
 
     def _binds(self) -> list[str]:
         return [f"--bind-ro={host}:{inside}" for inside, host in self.read_only.items()]
@@ -62,8 +63,7 @@ class Container:
         if kill_signal:
             command.append(f"--kill-signal={kill_signal}")
         # /proc is the container's own once it runs: the emulated cpuinfo is bound over it from inside.
-        cpuinfo = provide_cpuinfo(self.root)
-        bind_cpuinfo = f'mount --bind {cpuinfo} /proc/cpuinfo && exec "$@"'
+        bind_cpuinfo = f'mount --bind {self._cpuinfo} /proc/cpuinfo && exec "$@"'
         return [*command, "--", "/bin/sh", "-c", bind_cpuinfo, "sh", *args]
 
     def boot(self, console: IO[bytes]) -> subprocess.Popen[bytes]:

@@ -22,7 +22,6 @@ from edge_agent.agent_config import load_config
 from edge_agent.demo import DEMO_CONFIG
 from edge_agent.opcua import NAMESPACE_URI
 from tests.support.agent_process import SERVING
-from tests.support.ports import free_port
 
 AAS_API = re.compile(r"AAS API \(IDTA-01002-3-0\): (http://\S+)/shells")
 PUMP_READINGS = ("motor_temperature", "vibration_rms", "discharge_pressure", "flow_rate", "motor_speed")
@@ -37,20 +36,6 @@ class DemoRun:
     rss_mb: float
     """The peak resident set of the process running the agent (for emulation: qemu with the agent in it)."""
     summary: str
-
-
-def demo_arguments(state_dir: str) -> list[str]:
-    return [
-        "demo",
-        "--endpoint",
-        f"opc.tcp://127.0.0.1:{free_port()}",
-        "--modbus-port",
-        "0",
-        "--aas-api-port",
-        "0",
-        "--state-dir",
-        state_dir,
-    ]
 
 
 def run_demo(

@@ -60,16 +60,13 @@ class Architecture:
     """Debian's name: arm64, armhf."""
     qemu: str
     """qemu's name: aarch64, arm."""
-    machine: str
-    """What platform.machine() says on it."""
 
     @property
     def binfmt_entry(self) -> Path:
         return BINFMT / f"qemu-{self.qemu}"
 
 
-ARM64 = Architecture("arm64", "aarch64", "aarch64")
-ARMHF = Architecture("armhf", "arm", "armv7l")
+ARM64 = Architecture("arm64", "aarch64")
 
 
 def ensure_registered(architecture: Architecture) -> str:

@@ -9,7 +9,8 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -180,15 +181,10 @@ def boot_and_serve(
     root: Path, gateway: Gateway, record: Record, outcome: Outcome, timeout: float
 ) -> dict[str, float]:
     """Boot ``root``; times (s from boot) of the first-boot key, the agent serving, and a secure read."""
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "edge_agent.simulator", "--port", str(gateway.modbus_port), "--seed", "5"],
-        stdout=subprocess.DEVNULL,
-        stderr=record.log_file("image-simulator").open("w"),
-    )
     layout = PkiLayout(root / DEVICE_PKI)
     marker = root / "var/lib/edge-agent/enroll-on-first-boot"
     times: dict[str, float] = {}
-    with record.log_file("image-boot").open("wb") as console:
+    with _simulated_pump(gateway, record), record.log_file("image-boot").open("wb") as console:
         started = time.monotonic()
         booted = Container(root).boot(console)
         try:
@@ -213,8 +209,6 @@ def boot_and_serve(
             if booted.poll() is None:
                 booted.kill()
                 booted.wait()
-            simulator.terminate()
-            simulator.wait()
     return times
 
 
@@ -224,17 +218,12 @@ def run_units_by_hand(
     """For a system whose systemd cannot run under the emulation: what its units would run, in order, as they
     would run it (edge-agent-setup's commands as root, the enrollment's and the agent's as the agent's user
     with the unit's umask); then the same checks as after a boot. Times in s from the start."""
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "edge_agent.simulator", "--port", str(gateway.modbus_port), "--seed", "5"],
-        stdout=subprocess.DEVNULL,
-        stderr=record.log_file("image-simulator").open("w"),
-    )
     container = Container(root)
     as_agent = ["setpriv", "--reuid=edge-agent", "--regid=edge-agent", "--init-groups", "--"]
     with_umask = ["sh", "-c", 'umask 077 && exec "$@"', "sh"]
     times: dict[str, float] = {}
     started = time.monotonic()
-    try:
+    with _simulated_pump(gateway, record):
         for command in SETUP_COMMANDS:
             record.run(container.command(command), log_name="image-by-hand")
         record.run(
@@ -245,16 +234,7 @@ def run_units_by_hand(
         with record.log_file("image-agent").open("wb") as log:
             agent = subprocess.Popen(
                 container.command(
-                    [
-                        "sh",
-                        "-c",
-                        'umask 077 && exec "$@"',
-                        "sh",
-                        *as_agent,
-                        AGENT,
-                        "run",
-                        "/etc/edge-agent/config.yaml",
-                    ],
+                    [*with_umask, *as_agent, AGENT, "run", "/etc/edge-agent/config.yaml"],
                     kill_signal="SIGTERM",
                 ),
                 stdout=log,
@@ -273,9 +253,6 @@ def run_units_by_hand(
             f"the units' commands run by hand; {key_note}; serves a certificate for {uri}; as {USER} over "
             f"SignAndEncrypt: {reading}; exit {agent.returncode}"
         )
-    finally:
-        simulator.terminate()
-        simulator.wait()
     if agent.returncode != 0:
         raise RuntimeError(
             f"the agent exited {agent.returncode} when stopped; see {record.log_file('image-agent')}"
@@ -302,6 +279,22 @@ def _check_serving(
     if uri != APPLICATION_URI:
         raise RuntimeError(f"the agent serves a certificate for {uri}, not {APPLICATION_URI}")
     return key_note, uri, reading
+
+
+@contextmanager
+def _simulated_pump(gateway: Gateway, record: Record) -> Iterator[None]:
+    """The pump the gateway's config polls, a Modbus TCP device on this machine, while the block runs."""
+    with record.log_file("image-simulator").open("w") as log:
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "edge_agent.simulator", "--port", str(gateway.modbus_port), "--seed", "5"],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            yield
+        finally:
+            simulator.terminate()
+            simulator.wait()
 
 
 def _provision() -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +64,6 @@ class Record:
         *,
         log_name: str,
         timeout: float | None = None,
-        env: Mapping[str, str] | None = None,
-        cwd: Path | None = None,
     ) -> str:
         """Run ``args``, its output appended to the step's log and returned; StepFailed (with the log's end)
         unless it exits 0."""
@@ -81,8 +79,6 @@ class Record:
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     timeout=timeout,
-                    env=env,
-                    cwd=cwd,
                 )
             except subprocess.TimeoutExpired:
                 raise StepFailed(f"{args[0]} took over {timeout:.0f} s; {tail(log)}") from None

@@ -24,19 +24,15 @@ RECIPE_VERSION = 1
 @dataclass(frozen=True, slots=True)
 class Suite:
     name: str
-    python: str
-    raspberry_pi_os: str
-    """The Raspberry Pi OS release this Debian release is the base of."""
     cannot_boot: str = ""
     """Why its systemd cannot boot under qemu's user-mode emulation, if it cannot."""
 
 
 SUITES = {
-    "bookworm": Suite("bookworm", "3.11", "Raspberry Pi OS Bookworm"),
+    # The bases of Raspberry Pi OS Bookworm (Python 3.11) and Trixie (Python 3.13).
+    "bookworm": Suite("bookworm"),
     "trixie": Suite(
         "trixie",
-        "3.13",
-        "Raspberry Pi OS Trixie",
         cannot_boot="systemd 257 starts every unit through systemd-executor, which qemu 7.2's user-mode "
         "emulation cannot spawn ('Failed to spawn executor: Invalid argument'), so no service starts",
     ),

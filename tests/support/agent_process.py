@@ -84,21 +84,23 @@ def wait_for_log(process: AgentProcess, pattern: str, *, after: int = 0, timeout
     raise AssertionError(f"log never matched {pattern!r}:\n{process.log()[after:]}")
 
 
+def demo_arguments(state_dir: str) -> list[str]:
+    """`edge-agent demo`'s arguments on free ports (OPC UA, the pump, the HTTP API: the README's defaults may
+    be taken), keeping its state in ``state_dir``."""
+    return [
+        "demo",
+        "--endpoint",
+        f"opc.tcp://127.0.0.1:{free_port()}",
+        "--modbus-port",
+        "0",
+        "--aas-api-port",
+        "0",
+        "--state-dir",
+        state_dir,
+    ]
+
+
 def demo_process(state: Path, *options: str) -> AgentProcess:
-    """`edge-agent demo` as a user starts it, on free ports (OPC UA, the pump, the HTTP API: the README's
-    defaults may be taken), keeping its state and log in ``state``; ``options`` are added."""
-    return AgentProcess(
-        [
-            "demo",
-            "--endpoint",
-            f"opc.tcp://127.0.0.1:{free_port()}",
-            "--modbus-port",
-            "0",
-            "--aas-api-port",
-            "0",
-            "--state-dir",
-            str(state),
-            *options,
-        ],
-        state / "agent.log",
-    )
+    """`edge-agent demo` as a user starts it (demo_arguments), keeping its state and log in ``state``;
+    ``options`` are added."""
+    return AgentProcess([*demo_arguments(str(state)), *options], state / "agent.log")
